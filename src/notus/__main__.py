@@ -1,0 +1,5 @@
+import sys
+
+from notus.cli.main import main
+
+sys.exit(main())

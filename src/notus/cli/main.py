@@ -1,0 +1,54 @@
+"""`notus` entry point. Each command group lives in `notus/cli/<group>.py` and exposes
+`register(subparsers)`; modules import torch/transformers only inside the command that runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from notus import __version__
+from notus.core.errors import NotusError
+
+GROUPS = {
+    "run": "run a whole experiment recipe (default: the Notus experiment on the embedded model)",
+    "data": "read, check, binarize, decontaminate and report on preference data",
+    "feedback": "generate completions and rate them with an AI judge (UltraFeedback-style)",
+    "train": "SFT / DPO (and variants) training from a recipe",
+    "eval": "AlpacaEval, MT-Bench, lm-eval-harness and preference accuracy",
+    "serve": "OpenAI-compatible chat server and web chat UI",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notus",
+        description="Data-first alignment of chat LLMs: AI feedback -> curation -> SFT/DPO -> evaluation -> chat.",
+    )
+    parser.add_argument("--version", action="version", version=f"notus {__version__}")
+    sub = parser.add_subparsers(dest="group", metavar="COMMAND")
+    for name, help_text in GROUPS.items():
+        module = importlib.import_module(f"notus.cli.{name}")
+        module.register(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        (parser.parse_args([args.group, "--help"]) if args.group else parser.print_help())
+        return 0
+    try:
+        return int(func(args) or 0)
+    except NotusError as exc:
+        print(f"notus: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("notus: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared types, recipes, errors and registries. Imports nothing heavy."""

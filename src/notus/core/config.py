@@ -1,0 +1,214 @@
+"""Typed recipes: YAML mapped onto a dataclass, with `key=value` overrides, checked before any work.
+
+    recipe = load_recipe(DPORecipe, "recipes/cpu/dpo.yaml", ["beta=0.2", "train.seed=1"])
+
+Every problem (unknown key, wrong type, missing required key, missing file, failed check) is
+collected and raised together as one RecipeError, so a user fixes a recipe in one pass.
+
+Conventions for recipe dataclasses:
+- a field whose metadata has ``{"file": True}`` must name an existing path (when not empty/None);
+- a dataclass may define ``check(self) -> list[str]`` for cross-field rules;
+- nested dataclasses are written as nested YAML mappings and overridden with dotted keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+import yaml
+
+from notus.core.errors import RecipeError
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+def file_field(default: Any = "", **kwargs: Any) -> Any:
+    """A recipe field that must name an existing file or folder."""
+    return dataclasses.field(default=default, metadata={"file": True}, **kwargs)
+
+
+def parse_overrides(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """`a.b=1` -> {"a": {"b": 1}}; values are parsed as YAML scalars (1 -> int, true -> bool)."""
+    tree: dict[str, Any] = {}
+    problems = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"override {item!r} is not key=value (example: learning_rate=5e-7)")
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = tree
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                problems.append(f"override {item!r} sets a key below a value")
+                break
+        else:
+            node[parts[-1]] = value
+    return tree, problems
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str, problems: list[str], base: Path) -> Any:
+    """Return `value` converted to `tp`, or append a problem and return it unchanged."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            trial: list[str] = []
+            result = _coerce(value, option, where, trial, base)
+            if not trial:
+                return result
+        problems.append(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+        return value
+    if origin is Literal:
+        if value not in get_args(tp):
+            choices = ", ".join(repr(a) for a in get_args(tp))
+            problems.append(f"{where}: {value!r} is not one of {choices}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            problems.append(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+            return value
+        (item_tp, *_) = get_args(tp) or (Any,)
+        return [_coerce(v, item_tp, f"{where}[{i}]", problems, base) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected a mapping of {tp.__name__} keys, got {value!r}")
+            return value
+        return _build(tp, value, where + ".", problems, base)
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{where}: expected true/false, got {type(value).__name__} {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, str):
+                try:
+                    return float(value)  # YAML 1.1 reads "5e-7" as a string
+                except ValueError:
+                    pass
+            problems.append(f"{where}: expected a number, got {type(value).__name__} {value!r}")
+            return value
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{where}: expected an integer, got {type(value).__name__} {value!r}")
+        return value
+    if tp is str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            problems.append(f"{where}: expected a string, got {type(value).__name__} {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str], base: Path) -> T:
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{prefix}{key}: unknown key{hint}; valid keys: {', '.join(fields)}")
+    kwargs = {}
+    for name, field in fields.items():
+        where = prefix + name
+        if name in data:
+            value = _coerce(data[name], hints[name], where, problems, base)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            problems.append(f"{where}: required key is missing")
+            continue
+        elif dataclasses.is_dataclass(hints[name]) and field.default_factory is not dataclasses.MISSING:
+            value = _build(hints[name], {}, where + ".", problems, base)
+        else:
+            continue
+        if field.metadata.get("file") and isinstance(value, str) and value:
+            if not Path(value).expanduser().exists():
+                problems.append(f"{where}: file {value!r} does not exist (relative to {Path.cwd()})")
+        kwargs[name] = value
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # only reached when problems were already recorded
+        problems.append(f"{prefix or cls.__name__}: {exc}")
+        return None  # type: ignore[return-value]
+    check = getattr(obj, "check", None)
+    if callable(check) and not problems:
+        problems.extend(f"{prefix}{p}" for p in check())
+    return obj
+
+
+def build_recipe(cls: type[T], data: dict[str, Any], source: str = "recipe") -> T:
+    problems: list[str] = []
+    obj = _build(cls, data, "", problems, Path.cwd())
+    if problems:
+        raise RecipeError(problems, source)
+    return obj
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError([f"recipe file {str(path)!r} does not exist"], str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError([f"not valid YAML: {exc}"], str(path)) from None
+    if not isinstance(data, dict):
+        raise RecipeError(["the top level must be a mapping of keys to values"], str(path))
+    return data
+
+
+def load_recipe(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+    """Read YAML (optional), apply `key=value` overrides, and build a validated `cls`."""
+    data = read_yaml(path) if path else {}
+    tree, problems = parse_overrides(overrides or [])
+    source = str(path) if path else "recipe"
+    if problems:
+        raise RecipeError(problems, source)
+    return build_recipe(cls, _merge(data, tree), source)
+
+
+def recipe_to_dict(recipe: Any) -> dict[str, Any]:
+    return dataclasses.asdict(recipe)
+
+
+def save_recipe(recipe: Any, path: str | Path) -> None:
+    """Write the resolved recipe so that a run can be reproduced from its folder alone."""
+    Path(path).write_text(yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False), encoding="utf-8")

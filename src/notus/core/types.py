@@ -1,0 +1,38 @@
+"""Shared data types. Conversations are plain lists of {"role", "content"} dicts (TRL's format)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(TypedDict):
+    role: Role
+    content: str
+
+
+Conversation = list[Message]
+
+
+@dataclass
+class PreferencePair:
+    """One DPO example in TRL's conversational format plus where it came from."""
+
+    prompt: Conversation
+    chosen: Conversation
+    rejected: Conversation
+    score_chosen: float | None = None
+    score_rejected: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    def to_row(self) -> dict:
+        return {
+            "prompt": self.prompt,
+            "chosen": self.chosen,
+            "rejected": self.rejected,
+            "score_chosen": self.score_chosen,
+            "score_rejected": self.score_rejected,
+            **self.meta,
+        }

@@ -1,0 +1,1 @@
+"""Preference data: readers, binarization strategies, filters, decontamination, curation reports."""

@@ -1,0 +1,1 @@
+"""Evaluation: AlpacaEval, MT-Bench, lm-eval-harness, preference accuracy; pure metric functions."""

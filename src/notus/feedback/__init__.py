@@ -1,0 +1,1 @@
+"""AI feedback: completions from several models or principles, UltraFeedback-style judging."""

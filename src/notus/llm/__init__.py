@@ -1,0 +1,1 @@
+"""The model contract and its backends. Import `notus.llm.contract` for types; backends load lazily."""

@@ -1,0 +1,1 @@
+"""Training stages (SFT, DPO and variants) driven by typed recipes, on top of TRL."""
