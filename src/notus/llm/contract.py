@@ -4,8 +4,9 @@
     outs = model.generate([[{"role": "user", "content": "Hi"}]], GenerationParams(max_new_tokens=32))
 
 Generators, judges, evaluation and the server all call `generate(conversations, params)`. Backends:
-`transformers` (batched, local), and further ones registered in `BACKENDS` (llama.cpp, OpenAI-
-compatible HTTP, vLLM). A fake model for tests only needs a `generate` method.
+`transformers` (batched, local), `openai` (any OpenAI-compatible HTTP endpoint), and further ones
+registered in `BACKENDS` (llama.cpp, vLLM). `CachedModel` (notus.llm.cache) wraps any of them with
+a persistent request cache. A fake model for tests only needs a `generate` method.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"  # "stop" or "length"
+    logprobs: list[dict] | None = None  # OpenAI-style per-token {token, logprob, top_logprobs}, when asked
 
 
 @runtime_checkable
@@ -48,6 +50,7 @@ BACKENDS: Registry[Callable[..., Model]] = Registry("model backend")
 
 def load_model(ref: str, backend: str = "transformers", **options: object) -> Model:
     """Build a model from a reference (see notus.llm.models) with a backend chosen by name."""
+    import notus.llm.openai_backend  # noqa: F401  (registers "openai")
     import notus.llm.transformers_backend  # noqa: F401  (registers "transformers")
 
     return BACKENDS.get(backend)(ref, **options)
