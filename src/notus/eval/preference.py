@@ -64,9 +64,13 @@ def sequence_logps(
     for pair in pairs:
         for side in ("chosen", "rejected"):
             sequences.append(answer_token_ids(tokenizer, pair["prompt"], pair[side], max_length))
-    sums: list[tuple[float, int]] = []
-    for start in tqdm(range(0, len(sequences), batch_size), desc=desc or "log-probs", leave=False):
-        batch = sequences[start : start + batch_size]
+    # longest first, so each batch pads little; logits only at answer positions (the LM head over
+    # a 49k vocabulary at every prompt and padding position would dominate the cost)
+    order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i][0]))
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    sums: list[tuple[float, int]] = [(0.0, 0)] * len(sequences)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc or "log-probs", leave=False):
+        batch = [sequences[i] for i in order[start : start + batch_size]]
         width = max(len(ids) for ids, _ in batch)
         input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -74,11 +78,13 @@ def sequence_logps(
             input_ids[row, : len(ids)] = torch.tensor(ids)
             mask[row, : len(ids)] = 1
         with torch.no_grad():
-            logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
-        logps = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
-        for row, (ids, answer_start) in enumerate(batch):
-            # position t predicts token t+1: answer tokens answer_start..len-1
-            sums.append((float(logps[row, answer_start - 1 : len(ids) - 1].sum()), len(ids) - answer_start))
+            hidden = decoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            for row, (ids, answer_start) in enumerate(batch):
+                # position t predicts token t+1: the answer is tokens answer_start..len-1
+                logits = head(hidden[row, answer_start - 1 : len(ids) - 1]).float()
+                targets = input_ids[row, answer_start : len(ids)]
+                logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).sum()
+                sums[order[start + row]] = (float(logp), len(ids) - answer_start)
     return [PairLogps(c[0], r[0], c[1], r[1]) for c, r in zip(sums[0::2], sums[1::2], strict=True)]
 
 
