@@ -166,6 +166,14 @@ def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     def text(msgs: list[dict[str, str]]) -> str:
         return "".join(m["content"] for m in msgs if m["role"] == "assistant")
 
+    if loaded.kind == "pairs":  # ties are counted on the input rows, before any filter
+        ties = [
+            r.row.get("score_chosen") is not None and r.row.get("score_chosen") == r.row.get("score_rejected")
+            for r in records
+        ]
+        result.ties = sum(ties)
+        if opts.drop_ties:
+            records = _apply(records, [not t for t in ties], "tie (score_chosen == score_rejected)", ledger)
     records = _apply(
         records, [all(text(r.row[k]).strip() for k in keys) for r in records], "empty response", ledger
     )
@@ -176,20 +184,14 @@ def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
             "chosen equals rejected",
             ledger,
         )
-        ties = [
-            r.row.get("score_chosen") is not None and r.row.get("score_chosen") == r.row.get("score_rejected")
-            for r in records
-        ]
-        result.ties = sum(ties)
-        if opts.drop_ties:
-            records = _apply(records, [not t for t in ties], "tie (score_chosen == score_rejected)", ledger)
-    seen: set[str] = set()
-    keep = []
-    for r in records:
-        key = normalize(_prompt_text(r.row) + "\x00" + "\x00".join(text(r.row[k]) for k in keys))
-        keep.append(key not in seen)
-        seen.add(key)
-    records = _apply(records, keep, "duplicate row", ledger)
+    if opts.dedup:
+        seen: set[str] = set()
+        keep = []
+        for r in records:
+            key = normalize(_prompt_text(r.row) + "\x00" + "\x00".join(text(r.row[k]) for k in keys))
+            keep.append(key not in seen)
+            seen.add(key)
+        records = _apply(records, keep, "duplicate row", ledger)
     records = _decontaminate(records, opts, ledger, result)
     result.rows = [r.row for r in records]
     ledger.check(len(result.rows))

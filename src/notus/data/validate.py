@@ -45,7 +45,7 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
         raise Quarantine(where, f"rating {value!r} is not 1-5 or N/A") from None
     if number != int(number) or not 1 <= number <= 5:
         raise Quarantine(where, f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
-    if text != str(int(number)):
+    if not isinstance(value, str) or text != str(int(number)):
         repairs["rating written as number/padded text -> '1'..'5'"] += 1
     return str(int(number))
 
