@@ -104,7 +104,7 @@ class BenchmarkIndex:
     min_overlap: float = 0.5
     min_contains_words: int = 6
     items: list[Item] = field(default_factory=list)
-    exact: dict[str, int] = field(default_factory=dict)
+    exact: dict[str, list[int]] = field(default_factory=dict)
     grams: dict[int, list[int]] = field(default_factory=dict)
     gram_counts: list[int] = field(default_factory=list)
     norms: list[str] = field(default_factory=list)
@@ -141,7 +141,7 @@ class BenchmarkIndex:
             k = len(self.items)
             self.items.append(item)
             self.norms.append(norm)
-            self.exact.setdefault(norm, k)
+            self.exact.setdefault(norm, []).append(k)
             grams = self._ngrams(norm.split())
             self.gram_counts.append(len(grams))
             for g in grams:
@@ -149,9 +149,8 @@ class BenchmarkIndex:
 
     def match_one(self, prompt: str) -> list[dict[str, Any]]:
         norm = normalize(prompt)
-        if norm in self.exact:
-            k = self.exact[norm]
-            return [self._hit(k, "exact", 1.0)]
+        if norm in self.exact:  # every benchmark holding this exact text
+            return [self._hit(k, "exact", 1.0) for k in self.exact[norm]]
         shared: dict[int, int] = {}
         for g in self._ngrams(norm.split()):
             for k in self.grams.get(g, ()):
@@ -166,9 +165,9 @@ class BenchmarkIndex:
             words = norm.split()
             for size in range(self.min_contains_words, min(len(words), self.n) + 1):
                 for i in range(len(words) - size + 1):
-                    k = self.exact.get(" ".join(words[i : i + size]))
-                    if k is not None and self.gram_counts[k] == 0:
-                        hits.append(self._hit(k, "contains", 1.0))
+                    for k in self.exact.get(" ".join(words[i : i + size]), ()):
+                        if self.gram_counts[k] == 0:
+                            hits.append(self._hit(k, "contains", 1.0))
         return sorted(hits, key=lambda h: -h["overlap"])
 
     def _hit(self, k: int, kind: str, overlap: float) -> dict[str, Any]:
