@@ -174,6 +174,7 @@ def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
             "| reason | rows |",
             "|---|---|",
         ] + [f"| {r} | {n} |" for r, n in led["filtered"].items()]
+        lines += [""] + [f"- {note}" for note in led.get("notes", [])]
         if led["repairs"]:
             lines += ["", "Repairs: " + ", ".join(f"{r} ×{n}" for r, n in led["repairs"].items())]
         sections.append(("Rows in/out by reason", lines))

@@ -172,4 +172,5 @@ class Ledger:
             "filtered": dict(self.filtered),
             "quarantined": self.quarantined,
             "repairs": dict(self.repairs),
+            "notes": list(self.notes),
         }
