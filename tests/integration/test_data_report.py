@@ -15,7 +15,21 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "data"
 def test_report_from_in_memory_rows(tmp_path):
     rated = read_jsonl(FIXTURES / "raw_hand.jsonl")
     pairs, _ = binarize(rated, "notus", seed=0)
-    hits = [{"row": 0, "prompt": "Row 1", "hits": [{"benchmark": "truthfulqa", "item_id": "TruthfulQA.csv:3", "item_text": "Q?", "match": "exact", "overlap": 1.0}]}]
+    hits = [
+        {
+            "row": 0,
+            "prompt": "Row 1",
+            "hits": [
+                {
+                    "benchmark": "truthfulqa",
+                    "item_id": "TruthfulQA.csv:3",
+                    "item_text": "Q?",
+                    "match": "exact",
+                    "overlap": 1.0,
+                }
+            ],
+        }
+    ]
     paths = write_curation_report(tmp_path, pairs, rated=rated, hits=hits, title="In memory")
     md = paths["markdown"].read_text()
     # hand-computed: both strategies pick in rows 1, 2, 3, 5; they differ in rows 2 and 3
@@ -30,7 +44,20 @@ def test_report_from_in_memory_rows(tmp_path):
 def test_report_cli_on_binarized_sample(shared_data, tmp_path, capsys):
     src = shared_data / "ultrafeedback" / "binarized_overall_score_eval_200.jsonl"
     out = tmp_path / "report"
-    assert main(["data", "report", str(src), "-o", str(out), "--against", str(shared_data / "benchmarks" / "truthfulqa")]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "report",
+                str(src),
+                "-o",
+                str(out),
+                "--against",
+                str(shared_data / "benchmarks" / "truthfulqa"),
+            ]
+        )
+        == 0
+    )
     assert "ties (score_chosen == score_rejected): 25" in capsys.readouterr().out
     md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
     for heading in ("Rows in/out by reason", "Margins", "Chosen vs rejected length", "Contamination hits"):

@@ -103,25 +103,30 @@ def to_pair(
 
 
 def binarize(
-    rows: list[dict[str, Any]], strategy: str | Strategy, seed: int = 42, keep_index: bool = False
+    rows: list[dict[str, Any]],
+    strategy: str | Strategy,
+    seed: int = 42,
+    keep_index: bool = False,
+    scores: list[list[float | None]] | None = None,
 ) -> tuple[list[dict], BinarizeStats]:
-    """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row)."""
+    """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
+    `scores` (per row, per completion) skips scoring when the caller already has them."""
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
     rng = random.Random(seed)
     stats = BinarizeStats(rows_in=len(rows))
     pairs = []
     for index, row in enumerate(rows):
-        scores = [spec.score(c) for c in row["completions"]]
-        numeric = [s for s in scores if s is not None]
+        row_scores = scores[index] if scores is not None else [spec.score(c) for c in row["completions"]]
+        numeric = [s for s in row_scores if s is not None]
         if numeric and numeric.count(max(numeric)) > 1:
             stats.top_ties += 1
-        picked = choose(scores, spec, rng)
+        picked = choose(row_scores, spec, rng)
         if isinstance(picked, str):
             stats.dropped[picked] += 1
             continue
         stats.rows_out += 1
         for rejected in picked[1]:
-            pair = to_pair(row, picked[0], rejected, scores, spec)
+            pair = to_pair(row, picked[0], rejected, row_scores, spec)
             if keep_index:
                 pair["row_index"] = index
             pairs.append(pair)

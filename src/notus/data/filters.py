@@ -17,25 +17,29 @@ Rules (docs/data.md):
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any
 
 import numpy as np
 
 from notus.data.strategies import mean_rating, overall_score
 
-_PUNCT = re.compile(r"[^\w\s]")
-_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 TRUNCATION_ENDINGS = tuple(",:([{-")
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 def normalize(text: str) -> str:
-    return _SPACE.sub(" ", _PUNCT.sub(" ", text.lower())).strip()
+    """Lower case, punctuation removed, words separated by one space."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def contradicts(overall: float | None, mean: float | None, gap: float = 2.5) -> bool:
+    """The bug signature: the critique score (1-10) and the aspect mean (1-5) disagree by >= gap."""
+    return overall is not None and mean is not None and abs(overall / 2 - mean) >= gap
 
 
 def score_bug(completion: dict[str, Any], gap: float = 2.5) -> bool:
-    overall, mean = overall_score(completion), mean_rating(completion)
-    return overall is not None and mean is not None and abs(overall / 2 - mean) >= gap
+    return contradicts(overall_score(completion), mean_rating(completion), gap)
 
 
 def score_bug_completions(completions: list[dict[str, Any]], gap: float = 2.5) -> list[int]:
@@ -52,27 +56,42 @@ def response_problem(text: str) -> str | None:
     return None
 
 
-def _shingles(ids: list[int], n: int) -> np.ndarray:
+def shingle_hashes(texts: list[str], n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Word n-gram hashes of every text in one flat array, and where each text's hashes start.
+
+    Words become CRC-32 ids (deterministic across runs); texts shorter than n are padded, so every
+    text has at least one shingle. The n-gram hash is computed for all texts at once with numpy.
+    """
+    ids: list[int] = []
+    starts, lengths = [], []
+    for text in texts:
+        words = text.split()
+        starts.append(len(ids))
+        ids.extend(map(zlib.crc32, map(str.encode, words)))
+        if len(words) < n:
+            ids.extend([0] * (n - len(words)))
+        lengths.append(max(len(words), n) - n + 1)
     arr = np.asarray(ids, dtype=np.uint64)
-    if len(arr) < n:
-        arr = np.pad(arr, (0, n - len(arr)), constant_values=np.uint64(0x9E3779B9))
-    h = arr[: len(arr) - n + 1].copy()
-    for k in range(1, n):
-        h = h * np.uint64(0x100000001B3) ^ arr[k : len(arr) - n + 1 + k]
-    return np.unique(h)
+    h = arr[: len(arr) - n + 1].copy() if len(arr) >= n else np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(1, n):
+            h = h * np.uint64(0x100000001B3) ^ arr[k : len(arr) - n + 1 + k]
+    total = np.asarray([max(m + n - 1, n) for m in lengths], dtype=np.int64)  # ids per text
+    pos_in_text = np.arange(len(arr), dtype=np.int64) - np.repeat(np.asarray(starts, dtype=np.int64), total)
+    keep = (pos_in_text < np.repeat(np.asarray(lengths, dtype=np.int64), total))[: len(h)]
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return h[keep], offsets
 
 
-def minhash(shingle_sets: list[np.ndarray], num_perm: int = 32, seed: int = 1) -> np.ndarray:
-    """(rows, num_perm) MinHash signatures, computed over all rows at once per hash function."""
+def minhash(flat: np.ndarray, offsets: np.ndarray, num_perm: int = 32, seed: int = 1) -> np.ndarray:
+    """(texts, num_perm) MinHash signatures, computed over all texts at once per hash function."""
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    flat = np.concatenate(shingle_sets) if shingle_sets else np.zeros(0, np.uint64)
-    starts = np.cumsum([0] + [len(s) for s in shingle_sets[:-1]])
-    sig = np.empty((len(shingle_sets), num_perm), dtype=np.uint64)
+    sig = np.empty((len(offsets), num_perm), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(num_perm):
-            sig[:, j] = np.minimum.reduceat((flat * a[j] + b[j]) >> np.uint64(32), starts)
+            sig[:, j] = np.minimum.reduceat((flat * a[j] + b[j]) >> np.uint64(32), offsets)
     return sig
 
 
@@ -90,27 +109,32 @@ def duplicate_prompts(
             keep[i], dup_of[i] = False, (j, "exact")
     if near is None or len(prompts) < 2:
         return keep, dup_of
-    vocab: dict[str, int] = {}
     live = [i for i in range(len(norm)) if keep[i]]
-    sets = [_shingles([vocab.setdefault(w, len(vocab) + 1) for w in norm[i].split()], n) for i in live]
-    sig = minhash(sets, bands * rows_per_band)
+    flat, offsets = shingle_hashes([norm[i] for i in live], n)
+    sig = minhash(flat, offsets, bands * rows_per_band)
+    ends = np.append(offsets[1:], len(flat))
+
+    def shingles(pos: int) -> set[int]:
+        return set(flat[offsets[pos] : ends[pos]].tolist())
+
     candidates: dict[int, set[int]] = {}
-    for band in range(bands):
-        block = np.ascontiguousarray(sig[:, band * rows_per_band : (band + 1) * rows_per_band])
-        buckets: dict[bytes, int] = {}
-        for pos in range(len(live)):
-            other = buckets.setdefault(block[pos].tobytes(), pos)
-            if other != pos:
-                candidates.setdefault(pos, set()).add(other)
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            key = np.zeros(len(live), dtype=np.uint64)
+            for col in range(band * rows_per_band, (band + 1) * rows_per_band):
+                key = key * np.uint64(0x9E3779B97F4A7C15) ^ sig[:, col]
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            same = first[inverse]  # the first text in this text's bucket
+            for pos in np.nonzero(same != np.arange(len(live)))[0].tolist():
+                candidates.setdefault(pos, set()).add(int(same[pos]))
     for pos in sorted(candidates):
         if not keep[live[pos]]:
             continue
         for other in sorted(candidates[pos]):
             if not keep[live[other]]:
                 continue
-            inter = len(np.intersect1d(sets[pos], sets[other], assume_unique=True))
-            union = len(sets[pos]) + len(sets[other]) - inter
-            if union and inter / union >= near:
+            mine, theirs = shingles(pos), shingles(other)
+            if len(mine & theirs) / len(mine | theirs) >= near:
                 keep[live[pos]], dup_of[live[pos]] = False, (live[other], "near")
                 break
     return keep, dup_of

@@ -12,6 +12,7 @@ decontamination; ties (score_chosen == score_rejected) are counted and kept unle
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,10 +21,10 @@ from typing import Any
 from notus.core.errors import DataError
 from notus.data.binarize import BinarizeStats, binarize
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import duplicate_prompts, normalize, response_problem, score_bug_completions
+from notus.data.filters import contradicts, duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.strategies import parse_strategy
+from notus.data.strategies import mean_rating, parse_strategy, rating
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
 
@@ -135,8 +136,16 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
             rec.row["completions"] = kept
     records = _apply(records, [bool(r.row["instruction"].strip()) for r in records], "empty prompt", ledger)
     records = _dedup(records, opts, ledger, lambda row: row["instruction"])
-    for rec in records:
-        rec.row["score_bug"] = score_bug_completions(rec.row["completions"], opts.score_gap)
+    spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
+    for rec in records:  # each completion is scored once: the strategy's score and the bug check
+        comps = rec.row["completions"]
+        means = [mean_rating(c) for c in comps]
+        rec.row["score_bug"] = [
+            i
+            for i, (c, m) in enumerate(zip(comps, means))
+            if contradicts(rating(c.get("overall_score")), m, opts.score_gap)
+        ]
+        rec.scores = means if opts.strategy == "notus" else [spec.score(c) for c in comps]
     if opts.score_bug == "drop":
         records = _apply(
             records,
@@ -145,9 +154,8 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
             ledger,
         )
     records = _decontaminate(records, opts, ledger, result)
-    spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
     rows = [r.row for r in records]
-    pairs, stats = binarize(rows, spec, opts.seed, keep_index=True)
+    pairs, stats = binarize(rows, spec, opts.seed, keep_index=True, scores=[r.scores for r in records])
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
     for pair in pairs:
@@ -205,10 +213,16 @@ def curate(loaded: Loaded, opts: CurateOptions | None = None) -> CurateResult:
     if loaded.rows_read != ledger.rows_in:
         ledger.notes.append(f"{loaded.rows_read} input rows were grouped into {len(loaded.records)} prompts")
     result = CurateResult(loaded.kind, [], ledger, list(loaded.rejects))
-    if loaded.kind == "rated":
-        _curate_rated(loaded, opts, ledger, result)
-    else:
-        _curate_pairs(loaded, opts, ledger, result)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small dicts and no reference cycles: the cyclic GC would only cost time
+    try:
+        if loaded.kind == "rated":
+            _curate_rated(loaded, opts, ledger, result)
+        else:
+            _curate_pairs(loaded, opts, ledger, result)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if result.completions_removed:
         ledger.notes.append(
             "completions removed before binarizing: "

@@ -37,6 +37,7 @@ class Record:
     row: dict[str, Any]
     file: str
     line: int
+    scores: list[float | None] | None = None  # per completion, set by the pipeline before binarizing
 
 
 def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> dict[str, Any]:

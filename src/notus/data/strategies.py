@@ -28,10 +28,15 @@ Scorer = Callable[[dict[str, Any]], float | None]
 SCORERS: Registry[Callable[[str], Scorer]] = Registry("binarization strategy")
 
 
+_RATING_VALUES: dict[Any, float | None] = {str(i): float(i) for i in range(1, 6)} | {"N/A": None, None: None}
+
+
 def rating(value: Any) -> float | None:
     """A rating as a number; None for "N/A", missing or unparseable."""
-    if value is None or value == "N/A":
-        return None
+    try:
+        return _RATING_VALUES[value]
+    except (KeyError, TypeError):
+        pass
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -40,15 +45,23 @@ def rating(value: Any) -> float | None:
 
 def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
     """Every aspect rating of one completion (the four UltraFeedback aspects and any others)."""
+    out: dict[str, float | None] = dict.fromkeys(ASPECTS)
     annotations = completion.get("annotations") or {}
-    out = {a: None for a in ASPECTS}
-    for aspect, value in annotations.items():
-        out[aspect] = rating(value.get("Rating") if isinstance(value, dict) else value)
+    try:  # fast path: canonical "1".."5" / "N/A" strings
+        out.update({aspect: _RATING_VALUES[v["Rating"]] for aspect, v in annotations.items()})
+    except (KeyError, TypeError):
+        for aspect, value in annotations.items():
+            out[aspect] = rating(value.get("Rating") if isinstance(value, dict) else value)
     return out
 
 
 def mean_rating(completion: dict[str, Any]) -> float | None:
-    values = [v for v in aspect_ratings(completion).values() if v is not None]
+    annotations = (completion.get("annotations") or {}).values()
+    try:  # fast path: canonical "1".."5" / "N/A" strings
+        values = [_RATING_VALUES[v["Rating"]] for v in annotations]
+    except (KeyError, TypeError):
+        values = [rating(v.get("Rating") if isinstance(v, dict) else v) for v in annotations]
+    values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
 
 

@@ -50,7 +50,27 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
     return str(int(number))
 
 
+CANONICAL_RATINGS = {"1", "2", "3", "4", "5", "N/A"}
+
+
+def _is_clean(c: Any) -> bool:
+    """Fast path: a completion that needs no repair (the common case) is used as is."""
+    try:
+        score = c["overall_score"]
+        return (
+            type(c["response"]) is str
+            and (score is None or (type(score) in (int, float) and 1 <= score <= 10))
+            and all(
+                type(v) is dict and v.get("Rating") in CANONICAL_RATINGS for v in c["annotations"].values()
+            )
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
+    if _is_clean(c):
+        return c
     where = f"completions[{i}]"
     if not isinstance(c, dict):
         raise Quarantine(where, f"{where} is a {type(c).__name__}, expected an object")
