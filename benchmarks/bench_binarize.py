@@ -11,6 +11,8 @@ completions with 4 aspect ratings, some N/A, rationales, critique and overall_sc
   dropped), row accounting;
 - baseline: `Dataset.from_list` + `.map` (mean of the aspect ratings, chosen = best, rejected =
   random strictly lower) + `.filter` of rows without a pair: binarization only, no other filter.
+- notus binarize: `notus.data.binarize.binarize` alone, i.e. the same work as the baseline.
+Times are wall clock and CPU time of this process (CPU time is steadier on a shared machine).
 Peak memory = the largest increase of the process RSS over its level at the start of the phase,
 sampled every 2 ms by a thread. Scaling: the notus path at `--small` and `--rows` rows.
 """
@@ -163,12 +165,20 @@ def baseline_path(rows: list[dict]) -> int:
     return len(ds)
 
 
+def binarize_only(rows: list[dict]) -> int:
+    """The same work as the baseline (Notus binarization, no other filter), through notus."""
+    from notus.data.binarize import binarize
+
+    return len(binarize(rows, "notus", seed=42)[0])
+
+
 def measure(fn, rows):
+    """(result, wall seconds, CPU seconds of this process, peak RSS increase)."""
     with PeakRSS() as mem:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = fn(rows)
-        seconds = time.perf_counter() - start
-    return out, seconds, mem.peak
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return out, seconds, cpu, mem.peak
 
 
 def main() -> None:
@@ -185,26 +195,43 @@ def main() -> None:
     t = time.perf_counter()
     rows = synthetic_rows(args.rows, args.seed)
     print(f"generated {len(rows)} synthetic raw-schema rows in {time.perf_counter() - t:.1f}s")
-
     small = rows[: args.small]
-    (pairs_s, summary_s), t_small, m_small = measure(notus_path, small)
-    print(
-        f"notus    {len(small):>6} rows: {t_small:7.2f}s  peak +{m_small / mb:7.1f} MiB  {pairs_s} pairs  [{summary_s}]"
+
+    def line(name: str, n: int, wall: float, cpu: float, mem: int, what: str) -> None:
+        print(
+            f"{name:<16} {n:>6} rows: wall {wall:7.2f}s  cpu {cpu:7.2f}s  peak +{mem / mb:7.1f} MiB  {what}"
+        )
+
+    (pairs_s, summary_s), w_small, c_small, m_small = measure(notus_path, small)
+    line("notus curate", len(small), w_small, c_small, m_small, f"{pairs_s} pairs [{summary_s}]")
+    (pairs, summary), w_notus, c_notus, m_notus = measure(notus_path, rows)
+    line("notus curate", len(rows), w_notus, c_notus, m_notus, f"{pairs} pairs [{summary}]")
+    only, w_only, c_only, m_only = measure(binarize_only, rows)
+    line(
+        "notus binarize",
+        len(rows),
+        w_only,
+        c_only,
+        m_only,
+        f"{only} pairs (binarization only, like the baseline)",
     )
-    (pairs, summary), t_notus, m_notus = measure(notus_path, rows)
-    print(
-        f"notus    {len(rows):>6} rows: {t_notus:7.2f}s  peak +{m_notus / mb:7.1f} MiB  {pairs} pairs  [{summary}]"
-    )
-    base_pairs, t_base, m_base = measure(baseline_path, rows)
-    print(
-        f"baseline {len(rows):>6} rows: {t_base:7.2f}s  peak +{m_base / mb:7.1f} MiB  {base_pairs} pairs (datasets.map, binarize only)"
+    base_pairs, w_base, c_base, m_base = measure(baseline_path, rows)
+    line(
+        "datasets.map", len(rows), w_base, c_base, m_base, f"{base_pairs} pairs (baseline: binarization only)"
     )
 
     factor = len(rows) / len(small)
-    print(f"\nspeed-up notus vs datasets.map: {t_base / t_notus:.1f}x (target >= 10x)")
-    print(f"peak memory notus / baseline: {m_notus / max(m_base, 1):.2f}")
+    print()
     print(
-        f"scaling {len(small)} -> {len(rows)} rows (x{factor:g}): time x{t_notus / t_small:.1f}, "
+        f"speed-up, notus curate (binarize + all filters) vs datasets.map: wall {w_base / w_notus:.1f}x, cpu {c_base / c_notus:.1f}x"
+    )
+    print(
+        f"speed-up, notus binarize (same work) vs datasets.map:           wall {w_base / w_only:.1f}x, cpu {c_base / c_only:.1f}x"
+    )
+    print("target >= 10x")
+    print(f"peak memory, notus curate / datasets.map: {m_notus / max(m_base, 1):.2f}")
+    print(
+        f"scaling {len(small)} -> {len(rows)} rows (x{factor:g}): wall x{w_notus / w_small:.1f}, cpu x{c_notus / c_small:.1f}, "
         f"memory x{m_notus / max(m_small, 1):.1f} (linear = x{factor:g})"
     )
 

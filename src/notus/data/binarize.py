@@ -97,8 +97,8 @@ def to_pair(
         "rejected_model": r.get("model", ""),
         "chosen_ratings": aspect_ratings(c),
         "rejected_ratings": aspect_ratings(r),
-        "chosen_overall_score": overall_score(c),
-        "rejected_overall_score": overall_score(r),
+        "chosen_overall_score": rating(c.get("overall_score")),
+        "rejected_overall_score": rating(r.get("overall_score")),
     }
 
 

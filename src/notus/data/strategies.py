@@ -45,13 +45,16 @@ def rating(value: Any) -> float | None:
 
 def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
     """Every aspect rating of one completion (the four UltraFeedback aspects and any others)."""
-    out: dict[str, float | None] = dict.fromkeys(ASPECTS)
     annotations = completion.get("annotations") or {}
-    try:  # fast path: canonical "1".."5" / "N/A" strings
-        out.update({aspect: _RATING_VALUES[v["Rating"]] for aspect, v in annotations.items()})
+    try:  # fast path: the four aspects, canonical "1".."5" / "N/A" strings
+        out = {aspect: _RATING_VALUES[v["Rating"]] for aspect, v in annotations.items()}
+        if len(out) == 4 and all(a in out for a in ASPECTS):
+            return out
     except (KeyError, TypeError):
-        for aspect, value in annotations.items():
-            out[aspect] = rating(value.get("Rating") if isinstance(value, dict) else value)
+        pass
+    out = dict.fromkeys(ASPECTS)
+    for aspect, value in annotations.items():
+        out[aspect] = rating(value.get("Rating") if isinstance(value, dict) else value)
     return out
 
 
