@@ -27,6 +27,7 @@ from notus.data.strategies import (
     mean_rating,
     overall_score,
     parse_strategy,
+    rating,
 )
 
 __all__ = ["ASPECTS", "aspect_ratings", "mean_rating", "overall_score", "binarize", "BinarizeStats", "choose"]
