@@ -15,8 +15,11 @@ margin is below `min_margin` is not made. The N/A rule is in `notus.data.strateg
 
 from __future__ import annotations
 
+import gc
 import random
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,19 @@ from notus.data.strategies import (
 )
 
 __all__ = ["ASPECTS", "aspect_ratings", "mean_rating", "overall_score", "binarize", "BinarizeStats", "choose"]
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building many small dicts without reference cycles
+    otherwise triggers full collections that cost more than the work (2x at 64k rows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -112,6 +128,11 @@ def binarize(
 ) -> tuple[list[dict], BinarizeStats]:
     """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
     `scores` (per row, per completion) skips scoring when the caller already has them."""
+    with no_gc():
+        return _binarize(rows, strategy, seed, keep_index, scores)
+
+
+def _binarize(rows, strategy, seed, keep_index, scores) -> tuple[list[dict], BinarizeStats]:
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
     rng = random.Random(seed)
     stats = BinarizeStats(rows_in=len(rows))

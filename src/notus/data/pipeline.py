@@ -12,14 +12,13 @@ decontamination; ties (score_chosen == score_rejected) are counted and kept unle
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.data.binarize import BinarizeStats, binarize
+from notus.data.binarize import BinarizeStats, binarize, no_gc
 from notus.data.decontaminate import BenchmarkIndex
 from notus.data.filters import contradicts, duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
@@ -213,16 +212,11 @@ def curate(loaded: Loaded, opts: CurateOptions | None = None) -> CurateResult:
     if loaded.rows_read != ledger.rows_in:
         ledger.notes.append(f"{loaded.rows_read} input rows were grouped into {len(loaded.records)} prompts")
     result = CurateResult(loaded.kind, [], ledger, list(loaded.rejects))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # many small dicts and no reference cycles: the cyclic GC would only cost time
-    try:
+    with no_gc():
         if loaded.kind == "rated":
             _curate_rated(loaded, opts, ledger, result)
         else:
             _curate_pairs(loaded, opts, ledger, result)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     if result.completions_removed:
         ledger.notes.append(
             "completions removed before binarizing: "

@@ -1,0 +1,112 @@
+"""`notus data` end to end as a user runs it (subprocess), plus splits and output types."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from datasets import load_from_disk
+
+from notus.cli.main import main
+from notus.core.runs import read_jsonl
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "data"
+
+
+def test_binarize_subprocess_with_split_and_rejects(tmp_path):
+    src = tmp_path / "raw.jsonl"
+    rows = read_jsonl(FIXTURES / "raw_hand.jsonl")
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    out = tmp_path / "pairs.jsonl"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "notus",
+            "data",
+            "binarize",
+            str(src),
+            "--strategy",
+            "zephyr",
+            "--rejected",
+            "all",
+            "--test-size",
+            "0.5",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "rows in 7 = rows out 6 + filtered 0 (none) + quarantined 1" in proc.stdout
+    train, test = read_jsonl(tmp_path / "pairs_train.jsonl"), read_jsonl(tmp_path / "pairs_test.jsonl")
+    assert len(train) + len(test) == 14  # hand-computed: 4 rows x 3 + 2 rows x 1
+    assert not {json.dumps(p["prompt"]) for p in train} & {json.dumps(p["prompt"]) for p in test}
+    rejects = read_jsonl(tmp_path / "pairs.rejects.jsonl")
+    assert (
+        rejects[0]["line"] == 7
+        and rejects[0]["field"] == "<line>"
+        and "not valid JSON" in rejects[0]["reason"]
+    )
+
+
+def test_folder_output_with_splits_and_inspect(tmp_path, capsys):
+    out = tmp_path / "pairs_ds"
+    assert (
+        main(
+            [
+                "data",
+                "binarize",
+                str(FIXTURES / "raw_hand.jsonl"),
+                "--rejected",
+                "all",
+                "--test-size",
+                "0.3",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    ds = load_from_disk(str(out))
+    assert set(ds) == {"train", "test"} and len(ds["train"]) + len(ds["test"]) == 8
+    assert ds["train"][0]["chosen"][0]["role"] == "assistant"
+    capsys.readouterr()
+    assert main(["data", "inspect", str(out)]) == 0
+    assert "format trl_pairs (pairs)" in capsys.readouterr().out
+
+
+def test_unknown_strategy_is_a_clear_error(capsys):
+    assert (
+        main(["data", "binarize", str(FIXTURES / "raw_hand.jsonl"), "--strategy", "best", "-o", "x.jsonl"])
+        == 2
+    )
+    assert (
+        "unknown binarization strategy 'best'; choose one of: aspect, notus, weighted, zephyr"
+        in capsys.readouterr().err
+    )
+
+
+def test_score_bug_drop(tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    assert (
+        main(
+            [
+                "data",
+                "binarize",
+                str(FIXTURES / "raw_hand.jsonl"),
+                "--strategy",
+                "zephyr",
+                "--score-bug",
+                "drop",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "overall_score contradicts aspect ratings: 1" in capsys.readouterr().out
+    assert "Row 2" not in out.read_text()
