@@ -110,3 +110,29 @@ def test_score_bug_drop(tmp_path, capsys):
     )
     assert "overall_score contradicts aspect ratings: 1" in capsys.readouterr().out
     assert "Row 2" not in out.read_text()
+
+
+RECIPE = FIXTURES / "recipes" / "critique_zephyr.yaml"
+
+
+def test_curate_recipe(shared_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parents[2])  # recipe paths are relative to the repo root
+    out = tmp_path / "crit.jsonl"
+    assert main(["data", "curate", str(RECIPE), f"output={out}"]) == 0
+    text = capsys.readouterr().out
+    assert "rows in 25 = rows out 25" in text and "100 input rows were grouped into 25 prompts" in text
+    pairs = read_jsonl(tmp_path / "crit_train.jsonl") + read_jsonl(tmp_path / "crit_test.jsonl")
+    assert {p["strategy"] for p in pairs} == {"zephyr"} and len(
+        pairs
+    ) > 25  # rejected=all: several per prompt
+
+
+def test_curate_recipe_problems_reported_together(capsys):
+    assert main(["data", "curate", str(RECIPE), "rejected=worst", "colour=red"]) == 2
+    err = capsys.readouterr().err
+    assert "'worst' is not one of" in err and "colour: unknown key" in err
+    assert (
+        main(["data", "curate", str(RECIPE), "strategy=best", "test_size=2"]) == 2
+    )  # the recipe's own checks
+    err = capsys.readouterr().err
+    assert "unknown binarization strategy 'best'" in err and "test_size: 2" in err

@@ -97,6 +97,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     _filter_args(p)
     p.set_defaults(func=_binarize)
 
+    p = sub.add_parser("curate", help="binarize/convert from a typed YAML recipe (+ key=value overrides)")
+    p.add_argument("recipe", help="curation recipe YAML (see docs/data.md)")
+    p.add_argument("overrides", nargs="*", help="key=value overrides, e.g. strategy=zephyr test_size=0.1")
+    p.set_defaults(func=_curate)
+
     p = sub.add_parser("convert", help="already-binarized or unpaired formats -> TRL conversational rows")
     _input_args(p)
     _output_args(p)
@@ -188,6 +193,27 @@ def _push(splits: dict, repo_id: str) -> None:
             f"--push-to-hub {repo_id}: {exc} (log in with `hf auth login`, check the network)"
         ) from None
     print(f"pushed to https://huggingface.co/datasets/{repo_id}")
+
+
+def _curate(args: argparse.Namespace) -> int:
+    from notus.core.config import load_recipe
+    from notus.data.pipeline import CurateOptions, curate, load
+    from notus.data.recipe import CurateRecipe
+
+    recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
+    loaded = load(recipe.input, recipe.format, recipe.split)
+    opts = CurateOptions(
+        strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
+        min_margin=recipe.min_margin, seed=recipe.seed, near_dup=recipe.near_dup, dedup=recipe.dedup,
+        drop_bad_responses=recipe.drop_bad_responses, score_bug=recipe.score_bug, drop_ties=recipe.drop_ties,
+        against=recipe.against, progress=True,
+    )  # fmt: skip
+    result = curate(loaded, opts)
+    if result.stats is not None:
+        print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
+    out = argparse.Namespace(output=recipe.output, test_size=recipe.test_size, push_to_hub=recipe.push_to_hub,
+                             rejects=recipe.rejects)  # fmt: skip
+    return _finish(out, result)
 
 
 def _inspect(args: argparse.Namespace) -> int:

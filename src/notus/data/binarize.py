@@ -125,19 +125,23 @@ def binarize(
     seed: int = 42,
     keep_index: bool = False,
     scores: list[list[float | None]] | None = None,
+    progress: bool = False,
 ) -> tuple[list[dict], BinarizeStats]:
     """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
     `scores` (per row, per completion) skips scoring when the caller already has them."""
     with no_gc():
-        return _binarize(rows, strategy, seed, keep_index, scores)
+        return _binarize(rows, strategy, seed, keep_index, scores, progress)
 
 
-def _binarize(rows, strategy, seed, keep_index, scores) -> tuple[list[dict], BinarizeStats]:
+def _binarize(rows, strategy, seed, keep_index, scores, progress) -> tuple[list[dict], BinarizeStats]:
+    from tqdm import tqdm
+
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
     rng = random.Random(seed)
     stats = BinarizeStats(rows_in=len(rows))
     pairs = []
-    for index, row in enumerate(rows):
+    bar = tqdm(rows, desc=f"binarize ({spec.name})", unit="row", disable=not progress or len(rows) < 10000)
+    for index, row in enumerate(bar):
         row_scores = scores[index] if scores is not None else [spec.score(c) for c in row["completions"]]
         numeric = [s for s in row_scores if s is not None]
         if numeric and numeric.count(max(numeric)) > 1:

@@ -70,8 +70,10 @@ class Format:
 FORMATS: Registry[Format] = Registry("data format")
 
 
-def _register(fmt: Format) -> Format:
-    return FORMATS.register(fmt.name)(fmt)
+def _register(
+    name: str, kind: str, detect: Callable, convert: Callable, describe: str, group: bool = False
+) -> None:
+    FORMATS.register(name)(Format(name, kind, detect, convert, describe, group))
 
 
 def messages(value: Any, field: str, default_role: str = "assistant") -> list[dict[str, str]]:
@@ -136,13 +138,7 @@ def _raw_uf(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "ultrafeedback",
-        "rated",
-        _is_raw_uf,
-        _raw_uf,
-        "raw openbmb/UltraFeedback: instruction + completions[]",
-    )
+    "ultrafeedback", "rated", _is_raw_uf, _raw_uf, "raw openbmb/UltraFeedback: instruction + completions[]"
 )
 
 
@@ -184,13 +180,11 @@ def _distilabel(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "distilabel_ultrafeedback",
-        "rated",
-        _is_distilabel,
-        _distilabel,
-        "distilabel: instruction + generations[] + ratings[]",
-    )
+    "distilabel_ultrafeedback",
+    "rated",
+    _is_distilabel,
+    _distilabel,
+    "distilabel: instruction + generations[] + ratings[]",
 )
 
 TAG = {
@@ -254,14 +248,12 @@ def _group_records(records: list[Record]) -> list[Record]:
 
 
 _register(
-    Format(
-        "critique_messages",
-        "rated",
-        _is_critique,
-        _critique,
-        "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
-        group=True,
-    )
+    "critique_messages",
+    "rated",
+    _is_critique,
+    _critique,
+    "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
+    group=True,
 )
 
 # --- pair formats ------------------------------------------------------------------------------
@@ -301,13 +293,11 @@ def _trl_pairs(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "trl_pairs",
-        "pairs",
-        _is_trl_pairs,
-        _trl_pairs,
-        "H4/TRL: prompt (optional) + chosen + rejected, text or message lists",
-    )
+    "trl_pairs",
+    "pairs",
+    _is_trl_pairs,
+    _trl_pairs,
+    "H4/TRL: prompt (optional) + chosen + rejected, text or message lists",
 )
 
 
@@ -332,13 +322,11 @@ def _argilla(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "argilla_binarized",
-        "pairs",
-        _is_argilla,
-        _argilla,
-        "Argilla: instruction + chosen_response + rejected_response (+ *_avg_rating)",
-    )
+    "argilla_binarized",
+    "pairs",
+    _is_argilla,
+    _argilla,
+    "Argilla: instruction + chosen_response + rejected_response (+ *_avg_rating)",
 )
 
 
@@ -358,13 +346,11 @@ def _sharegpt(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "sharegpt_dpo",
-        "pairs",
-        _is_sharegpt,
-        _sharegpt,
-        "ShareGPT DPO: conversations[] + chosen{from,value} + rejected{from,value}",
-    )
+    "sharegpt_dpo",
+    "pairs",
+    _is_sharegpt,
+    _sharegpt,
+    "ShareGPT DPO: conversations[] + chosen{from,value} + rejected{from,value}",
 )
 
 
@@ -385,13 +371,11 @@ def _stack(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "stack_exchange_paired",
-        "pairs",
-        _is_stack,
-        _stack,
-        "stack-exchange-paired: question + response_j (preferred) + response_k",
-    )
+    "stack_exchange_paired",
+    "pairs",
+    _is_stack,
+    _stack,
+    "stack-exchange-paired: question + response_j (preferred) + response_k",
 )
 
 # --- unpaired formats --------------------------------------------------------------------------
@@ -419,13 +403,7 @@ def _kto(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "kto_messages",
-        "unpaired",
-        _is_kto,
-        _kto,
-        "KTO: messages[] ending with the assistant turn + label (bool)",
-    )
+    "kto_messages", "unpaired", _is_kto, _kto, "KTO: messages[] ending with the assistant turn + label (bool)"
 )
 
 
@@ -445,13 +423,11 @@ def _trl_unpaired(row: dict) -> dict:
 
 
 _register(
-    Format(
-        "trl_unpaired",
-        "unpaired",
-        _is_trl_unpaired,
-        _trl_unpaired,
-        "TRL unpaired/KTO: prompt + completion + label",
-    )
+    "trl_unpaired",
+    "unpaired",
+    _is_trl_unpaired,
+    _trl_unpaired,
+    "TRL unpaired/KTO: prompt + completion + label",
 )
 
 

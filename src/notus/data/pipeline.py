@@ -119,7 +119,7 @@ def _dedup(records: list[Record], opts: CurateOptions, ledger: Ledger, key) -> l
 
 
 def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    records, rejects, repairs = validate_rated(loaded.records)
+    records, rejects, repairs = validate_rated(loaded.records, progress=opts.progress)
     result.rejects += rejects
     ledger.quarantined += len(rejects)
     ledger.repairs.update(repairs)
@@ -154,7 +154,7 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         )
     records = _decontaminate(records, opts, ledger, result)
     rows = [r.row for r in records]
-    pairs, stats = binarize(rows, spec, opts.seed, keep_index=True, scores=[r.scores for r in records])
+    pairs, stats = binarize(rows, spec, opts.seed, True, [r.scores for r in records], progress=opts.progress)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
     for pair in pairs:

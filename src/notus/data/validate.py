@@ -106,11 +106,15 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
     return out
 
 
-def validate_rated(records: list[Record]) -> tuple[list[Record], list[dict[str, Any]], Counter]:
+def validate_rated(
+    records: list[Record], progress: bool = False
+) -> tuple[list[Record], list[dict[str, Any]], Counter]:
     """Repaired rated rows, quarantined rows (rejects) and a count of each repair applied."""
+    from tqdm import tqdm
+
     kept, rejects, repairs = [], [], Counter()
     seen_ids: dict[Any, tuple[str, int]] = {}
-    for rec in records:
+    for rec in tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000):
         row = rec.row
         try:
             if not isinstance(row.get("instruction"), str):
