@@ -2,6 +2,7 @@
 
     flags = score_bug_completions(completion_list)           # indices whose critique contradicts
     keep, dup_of = duplicate_prompts(prompts, near=0.8)      # exact + MinHash near-duplicates
+    notus data binarize INPUT -o OUT [--near-dup 0.8 --score-bug drop --keep-bad-responses]
 
 Rules (docs/data.md):
 - overall_score bug signature: UltraFeedback's critique `overall_score` (1-10) was sometimes recorded

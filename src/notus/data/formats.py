@@ -2,6 +2,7 @@
 
     fmt = detect_format(records)            # or FORMATS.get("sharegpt_dpo") from --format
     rows, rejects = fmt.to_canonical(records)
+    notus data inspect INPUT [--format NAME]    # the command that shows what was detected
 
 Canonical kinds:
 - `rated`: the raw openbmb/UltraFeedback schema (`instruction`, `source`, `completions[]` with

@@ -2,6 +2,7 @@
 folders and Hub ids. Every row keeps where it came from (file, line) so errors can name it.
 
     records, rejects = read_records("data.jsonl")
+    notus data inspect INPUT                    # reads through here
     write_rows(rows, "out.parquet")
 
 Rules (documented in docs/data.md):

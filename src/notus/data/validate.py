@@ -2,6 +2,7 @@
 
     rows, rejects, repairs = validate_rated(records)
     ledger = Ledger(rows_in=n); ledger.filter("duplicate prompt", 3); print(ledger.summary())
+    notus data binarize INPUT -o OUT             # quarantined rows -> OUT.rejects.jsonl
 
 Repair rules (rated rows; each repair is counted in the summary):
 - a rating given as a number, " 4 ", "4.0" -> "4"; "n/a", "NA", "", None -> "N/A";
