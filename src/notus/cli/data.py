@@ -108,7 +108,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     _filter_args(p)
     p.set_defaults(func=_convert)
 
-    p = sub.add_parser("decontaminate", help="list prompts matching benchmark items (exact / n-gram)")
+    p = sub.add_parser(
+        "decontaminate",
+        help="list prompts matching benchmark items (exact / n-gram)",
+        description="Recognised --against files: TruthfulQA.csv, mc_task.json, gsm8k/*.jsonl, mmlu/**/*.csv, "
+        "*ARC*.jsonl, *hellaswag*.jsonl, alpaca_eval model_outputs/*.json, MT-Bench question.jsonl; folders are "
+        "searched recursively; hub:NAME loads truthfulqa, gsm8k, mmlu, arc, hellaswag, alpaca_eval or mt_bench.",
+    )
     _input_args(p)
     p.add_argument(
         "--against", action="append", required=True, metavar="PATH", help="benchmark file/folder or hub:NAME"
