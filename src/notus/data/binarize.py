@@ -33,7 +33,20 @@ from notus.data.strategies import (
     rating,
 )
 
-__all__ = ["ASPECTS", "aspect_ratings", "mean_rating", "overall_score", "binarize", "BinarizeStats", "choose"]
+__all__ = [
+    "ASPECTS",
+    "SCORERS",
+    "aspect_ratings",
+    "mean_rating",
+    "overall_score",
+    "binarize",
+    "BinarizeStats",
+    "choose",
+]
+
+# The two preset strategies by name (what `notus run` recipes validate against); every strategy,
+# including `aspect:NAME` and `weighted:...`, goes through `notus.data.strategies.parse_strategy`.
+SCORERS = {"notus": mean_rating, "zephyr": overall_score}
 
 
 @contextmanager
