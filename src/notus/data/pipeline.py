@@ -20,10 +20,10 @@ from typing import Any
 from notus.core.errors import DataError
 from notus.data.binarize import BinarizeStats, binarize, no_gc
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import contradicts, duplicate_prompts, normalize, response_problem
+from notus.data.filters import TRUNCATION_ENDINGS, contradicts, duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.strategies import mean_rating, parse_strategy, rating
+from notus.data.strategies import mean_rating, parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
 
@@ -125,24 +125,24 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     ledger.repairs.update(repairs)
     if opts.drop_bad_responses:
         for rec in records:
-            kept = []
-            for c in rec.row["completions"]:
-                problem = response_problem(c["response"])
-                if problem:
-                    result.completions_removed[problem] += 1
-                else:
-                    kept.append(c)
-            rec.row["completions"] = kept
+            comps = rec.row["completions"]
+            if any(
+                not (t := c["response"].rstrip()) or t.endswith(TRUNCATION_ENDINGS) or "```" in t
+                for c in comps
+            ):
+                problems = [response_problem(c["response"]) for c in comps]  # the slow, exact rule
+                result.completions_removed.update(p for p in problems if p)
+                rec.row["completions"] = [c for c, p in zip(comps, problems) if not p]
     records = _apply(records, [bool(r.row["instruction"].strip()) for r in records], "empty prompt", ledger)
     records = _dedup(records, opts, ledger, lambda row: row["instruction"])
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
     for rec in records:  # each completion is scored once: the strategy's score and the bug check
         comps = rec.row["completions"]
         means = [mean_rating(c) for c in comps]
-        rec.row["score_bug"] = [
+        rec.row["score_bug"] = [  # validated rows hold numeric (or None) overall scores
             i
             for i, (c, m) in enumerate(zip(comps, means))
-            if contradicts(rating(c.get("overall_score")), m, opts.score_gap)
+            if contradicts(c.get("overall_score"), m, opts.score_gap)
         ]
         rec.scores = means if opts.strategy == "notus" else [spec.score(c) for c in comps]
     if opts.score_bug == "drop":
