@@ -135,7 +135,7 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
             counts = s["ratings"][aspect]
             ax.bar(list(counts), list(counts.values()), color="#55a868")
             ax.set_title(aspect, fontsize=9)
-        fig.suptitle("Rating distribution per aspect")
+        fig.suptitle("Rating distribution per aspect", y=1.06)
         out["ratings"] = _png(fig)
     if s["margins"]:
         fig, ax = plt.subplots(figsize=(6, 3))
