@@ -136,3 +136,17 @@ def test_curate_recipe_problems_reported_together(capsys):
     )  # the recipe's own checks
     err = capsys.readouterr().err
     assert "unknown binarization strategy 'best'" in err and "test_size: 2" in err
+
+
+def test_benchmark_script_runs_small():
+    """Smoke test only (speed is measured by running the benchmark, not by tests)."""
+    script = Path(__file__).parents[2] / "benchmarks" / "bench_binarize.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--rows", "400", "--small", "100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "speed-up, notus binarize (same work) vs datasets.map" in proc.stdout
+    assert "rows in 400 = rows out" in proc.stdout
