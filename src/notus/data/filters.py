@@ -64,26 +64,29 @@ _MIX = np.uint64(0x100000001B3)
 _ASCII_PUNCT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
 
 
-def normalize_all(texts: list[str]) -> list[str]:
-    """`normalize` for many texts; ASCII texts take a faster path (str.translate) with the same result."""
+def normalize_words(texts: list[str]) -> list[list[str]]:
+    """The words of `normalize` for many texts; ASCII texts take a faster path (str.translate)."""
     return [
-        " ".join(t.lower().translate(_ASCII_PUNCT).split()) if t.isascii() else normalize(t) for t in texts
+        t.lower().translate(_ASCII_PUNCT).split() if t.isascii() else _WORD.findall(t.lower()) for t in texts
     ]
 
 
-def shingle_hashes(norm: list[str], n: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Word n-gram hashes of normalised texts in one flat array, and where each text's hashes start.
+def normalize_all(texts: list[str]) -> list[str]:
+    return [" ".join(words) for words in normalize_words(texts)]
+
+
+def shingle_hashes(split: list[list[str]], n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Word n-gram hashes of word lists in one flat array, and where each list's hashes start.
 
     Words are hashed with CRC-32 (deterministic across runs); n-grams combine n consecutive word
     hashes of the same text, vectorised over all texts; a text with fewer than n words gets one
     shingle, the combined hash of the words it has.
     """
-    split = [t.split() for t in norm]
     counts = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
     words = np.fromiter(
         map(zlib.crc32, map(str.encode, chain.from_iterable(split))), dtype=np.uint64, count=int(counts.sum())
     )
-    text_of_word = np.repeat(np.arange(len(norm)), counts)
+    text_of_word = np.repeat(np.arange(len(split)), counts)
     with np.errstate(over="ignore"):
         m = max(len(words) - n + 1, 0)
         grams = words[:m] + np.uint64(1)
@@ -91,10 +94,10 @@ def shingle_hashes(norm: list[str], n: int = 3) -> tuple[np.ndarray, np.ndarray]
             grams = grams * _MIX ^ words[k : k + m]
         valid = text_of_word[n - 1 :] == text_of_word[:m]
         gram_text, grams = text_of_word[:m][valid], grams[valid]
-        per_text = np.bincount(gram_text, minlength=len(norm))
+        per_text = np.bincount(gram_text, minlength=len(split))
         short = np.flatnonzero(per_text == 0)
         if len(short):  # fewer than n words: one shingle made of the words it has
-            whole = np.array([zlib.crc32(norm[i].encode()) + 1 for i in short], dtype=np.uint64)
+            whole = np.array([zlib.crc32(" ".join(split[i]).encode()) + 1 for i in short], dtype=np.uint64)
             order = np.argsort(np.concatenate([gram_text, short]), kind="stable")
             grams = np.concatenate([grams, whole])[order]
             per_text[short] = 1
@@ -118,7 +121,8 @@ def duplicate_prompts(
     prompts: list[str], near: float | None = 0.8, n: int = 3, bands: int = 8, rows_per_band: int = 4
 ) -> tuple[list[bool], dict[int, tuple[int, str]]]:
     """Keep mask and, for each dropped index, (index of the kept prompt it duplicates, "exact"|"near")."""
-    norm = normalize_all(prompts)
+    words = normalize_words(prompts)
+    norm = [" ".join(w) for w in words]
     keep = [True] * len(prompts)
     dup_of: dict[int, tuple[int, str]] = {}
     first: dict[str, int] = {}
@@ -129,7 +133,7 @@ def duplicate_prompts(
     if near is None or len(prompts) < 2:
         return keep, dup_of
     live = [i for i in range(len(norm)) if keep[i]]
-    flat, offsets = shingle_hashes([norm[i] for i in live], n)
+    flat, offsets = shingle_hashes([words[i] for i in live], n)
     sig = minhash(flat, offsets, bands * rows_per_band)
     ends = np.append(offsets[1:], len(flat))
 
