@@ -150,3 +150,13 @@ def test_benchmark_script_runs_small():
     assert proc.returncode == 0, proc.stderr
     assert "speed-up, notus binarize (same work) vs datasets.map" in proc.stdout
     assert "rows in 400 = rows out" in proc.stdout
+
+
+def test_hub_id_offline_is_a_clear_error():
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "notus", "data", "inspect", "someorg/not-a-dataset"],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "someorg/not-a-dataset: could not load from the Hugging Face Hub" in proc.stderr
