@@ -25,6 +25,10 @@ def _text(msgs: Any) -> str:
     return msgs if isinstance(msgs, str) else "".join(m["content"] for m in msgs if m["role"] == "assistant")
 
 
+def _rating_order(item: tuple[str, int]) -> tuple[bool, float]:
+    return item[0] == "N/A", 0.0 if item[0] == "N/A" else float(item[0])
+
+
 def disagreement(rated: list[dict[str, Any]], a: str = "notus", b: str = "zephyr") -> dict[str, Any]:
     """Share of rows (where both strategies pick a chosen response) whose chosen responses differ."""
     from notus.data.binarize import choose
@@ -61,6 +65,11 @@ def summarize(
         for c in row["completions"]:
             for aspect, value in aspect_ratings(c).items():
                 ratings.setdefault(aspect, Counter())["N/A" if value is None else f"{value:g}"] += 1
+    if not rated:  # pair files carry only the two scores: show their distributions instead
+        for side in ("score_chosen", "score_rejected"):
+            values = [p.get(side) for p in pairs]
+            if any(v is not None for v in values):
+                ratings[side] = Counter("N/A" if v is None else f"{v:g}" for v in values)
     margins = [
         p["score_chosen"] - p["score_rejected"]
         for p in pairs
@@ -79,7 +88,7 @@ def summarize(
         "ledger": ledger.as_dict() if ledger is not None else None,
         "pairs": len(pairs),
         "ratings": {
-            k: dict(sorted(v.items()))
+            k: dict(sorted(v.items(), key=_rating_order))
             for k, v in ratings.items()
             if sum(n for r, n in v.items() if r != "N/A")
         },
@@ -179,7 +188,7 @@ def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
             lines += ["", "Repairs: " + ", ".join(f"{r} ×{n}" for r, n in led["repairs"].items())]
         sections.append(("Rows in/out by reason", lines))
     if s["ratings"]:
-        keys = sorted({k for v in s["ratings"].values() for k in v})
+        keys = sorted({k for v in s["ratings"].values() for k in v}, key=lambda k: _rating_order((k, 0)))
         lines = ["| aspect | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         lines += [
             f"| {a} | " + " | ".join(str(v.get(k, 0)) for k in keys) + " |" for a, v in s["ratings"].items()
