@@ -106,7 +106,7 @@ class PeakRSS:
         self.peak = max(self.peak, self.rss() - self.start)
 
 
-def notus_path(rows: list[dict]) -> tuple[int, str]:
+def notus_path(rows: list[dict], near_dup: float | None = 0.8) -> tuple[int, str]:
     from notus.data.formats import FORMATS
     from notus.data.pipeline import CurateOptions, Loaded, curate
     from notus.data.readers import Record
@@ -117,7 +117,7 @@ def notus_path(rows: list[dict]) -> tuple[int, str]:
         [],
         len(rows),
     )
-    result = curate(loaded, CurateOptions(strategy="notus", seed=42))
+    result = curate(loaded, CurateOptions(strategy="notus", seed=42, near_dup=near_dup))
     return len(result.rows), result.ledger.summary().splitlines()[0]
 
 
@@ -206,6 +206,8 @@ def main() -> None:
     line("notus curate", len(small), w_small, c_small, m_small, f"{pairs_s} pairs [{summary_s}]")
     (pairs, summary), w_notus, c_notus, m_notus = measure(notus_path, rows)
     line("notus curate", len(rows), w_notus, c_notus, m_notus, f"{pairs} pairs [{summary}]")
+    (pairs_x, summary_x), w_x, c_x, m_x = measure(lambda r: notus_path(r, near_dup=None), rows)
+    line("  no near-dup", len(rows), w_x, c_x, m_x, f"{pairs_x} pairs (MinHash pass off: --near-dup 0)")
     only, w_only, c_only, m_only = measure(binarize_only, rows)
     line(
         "notus binarize",
