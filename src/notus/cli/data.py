@@ -1,9 +1,328 @@
-"""`notus data ...` commands."""
+"""`notus data ...`: inspect, binarize, convert, decontaminate and report on preference data.
+
+    notus data inspect INPUT
+    notus data binarize INPUT --strategy notus -o pairs.jsonl [--rejected all --min-margin 1 --test-size 0.1]
+    notus data convert INPUT -o pairs.parquet                 # already-binarized / KTO formats
+    notus data decontaminate INPUT --against ../shared/data/benchmarks -o hits.jsonl
+    notus data report INPUT -o report/ [--against ...]
+
+Every command ends with `rows in = rows out + filtered (by reason) + quarantined`; quarantined rows
+go to a rejects JSONL (file, line, field, reason). Heavy imports happen inside the commands.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from notus.core.errors import NotusError
+
+
+def _input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input", help="file (.jsonl .json .parquet .csv .pydict.jsonl), `datasets` folder or Hub id"
+    )
+    p.add_argument(
+        "--format", default=None, help="input format when detection is ambiguous (see `notus data inspect`)"
+    )
+    p.add_argument("--split", default=None, help="split of a `datasets` folder or Hub dataset")
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="decontaminate against benchmark files/folders or hub:NAME (repeatable)",
+    )
+    p.add_argument(
+        "--near-dup", type=float, default=0.8, help="near-duplicate Jaccard threshold (default 0.8)"
+    )
+    p.add_argument("--no-dedup", action="store_true", help="keep duplicate prompts")
+    p.add_argument("--keep-bad-responses", action="store_true", help="keep empty/truncated completions")
+    p.add_argument(
+        "--drop-ties", action="store_true", help="pairs input: drop rows with score_chosen == score_rejected"
+    )
+    p.add_argument("--rejects", default=None, help="quarantine file (default: OUTPUT stem + .rejects.jsonl)")
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--output", required=True, help="output .jsonl, .parquet, .json, .csv or a folder (datasets)"
+    )
+    p.add_argument(
+        "--test-size", type=float, default=0.0, help="held-out share, split by prompt hash (default 0)"
+    )
+    p.add_argument(
+        "--push-to-hub", default=None, metavar="REPO_ID", help="also push the dataset to the Hub (online)"
+    )
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("inspect", help="detect the format and count rows")
+    _input_args(p)
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("binarize", help="rated completions -> chosen/rejected pairs (TRL conversational)")
+    _input_args(p)
+    _output_args(p)
+    p.add_argument(
+        "--strategy", default="notus", help="notus | zephyr | aspect:NAME | weighted:A=W,B=W (default notus)"
+    )
+    p.add_argument(
+        "--rejected", default="random", choices=["random", "lowest", "all"], help="which lower completion(s)"
+    )
+    p.add_argument(
+        "--top-tie",
+        default="first",
+        choices=["first", "random", "drop"],
+        help="several completions share the best score",
+    )
+    p.add_argument(
+        "--allow-equal",
+        default=None,
+        choices=["yes", "no"],
+        help="rejected may equal chosen's score (zephyr: yes)",
+    )
+    p.add_argument("--min-margin", type=float, default=0.0, help="minimum chosen - rejected score")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--score-bug",
+        default="flag",
+        choices=["flag", "drop"],
+        help="rows whose overall_score contradicts the aspects",
+    )
+    _filter_args(p)
+    p.set_defaults(func=_binarize)
+
+    p = sub.add_parser("curate", help="binarize/convert from a typed YAML recipe (+ key=value overrides)")
+    p.add_argument("recipe", help="curation recipe YAML (see docs/data.md)")
+    p.add_argument("overrides", nargs="*", help="key=value overrides, e.g. strategy=zephyr test_size=0.1")
+    p.set_defaults(func=_curate)
+
+    p = sub.add_parser("convert", help="already-binarized or unpaired formats -> TRL conversational rows")
+    _input_args(p)
+    _output_args(p)
+    _filter_args(p)
+    p.set_defaults(func=_convert)
+
+    p = sub.add_parser(
+        "decontaminate",
+        help="list prompts matching benchmark items (exact / n-gram)",
+        description="Recognised --against files: TruthfulQA.csv, mc_task.json, gsm8k/*.jsonl, mmlu/**/*.csv, "
+        "*ARC*.jsonl, *hellaswag*.jsonl, alpaca_eval model_outputs/*.json, MT-Bench question.jsonl; folders are "
+        "searched recursively; hub:NAME loads truthfulqa, gsm8k, mmlu, arc, hellaswag, alpaca_eval or mt_bench.",
+    )
+    _input_args(p)
+    p.add_argument(
+        "--against", action="append", required=True, metavar="PATH", help="benchmark file/folder or hub:NAME"
+    )
+    p.add_argument("-o", "--output", default=None, help="hits JSONL (one row per contaminated prompt)")
+    p.add_argument("--clean-output", default=None, help="also write the uncontaminated input rows here")
+    p.add_argument("--ngram", type=int, default=8, help="n-gram size (default 8)")
+    p.add_argument("--min-overlap", type=float, default=0.5, help="share of an item's n-grams (default 0.5)")
+    p.set_defaults(func=_decontaminate)
+
+    p = sub.add_parser("report", help="curation report: Markdown + self-contained HTML with plots")
+    _input_args(p)
+    p.add_argument("-o", "--output", required=True, help="report folder")
+    p.add_argument("--strategy", default="notus", help="strategy for the pairs shown (default notus)")
+    p.add_argument("--compare", default="zephyr", help="second strategy for the disagreement rate")
+    p.add_argument("--seed", type=int, default=42)
+    _filter_args(p)
+    p.set_defaults(func=_report)
+
+
+def _options(args: argparse.Namespace, **extra):
+    from notus.data.pipeline import CurateOptions
+
+    return CurateOptions(
+        near_dup=args.near_dup if args.near_dup > 0 else None,
+        dedup=not args.no_dedup,
+        drop_bad_responses=not args.keep_bad_responses,
+        drop_ties=args.drop_ties,
+        against=args.against,
+        progress=True,
+        **extra,
+    )
+
+
+def _rejects_path(args: argparse.Namespace) -> Path:
+    if args.rejects:
+        return Path(args.rejects)
+    out = Path(args.output)
+    return out.with_name(out.name.split(".")[0] + ".rejects.jsonl")
+
+
+def _finish(args: argparse.Namespace, result) -> int:
+    from notus.core.runs import write_jsonl
+    from notus.data.pipeline import split_rows
+    from notus.data.readers import write_rows
+
+    out = Path(args.output)
+    splits = split_rows(result.rows, args.test_size)
+    written = []
+    if out.suffix == "" and len(splits) > 1:
+        from datasets import Dataset, DatasetDict
+
+        DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(out))
+        written.append(f"{out} ({', '.join(f'{k}: {len(v)}' for k, v in splits.items())})")
+    elif len(splits) == 1:
+        written.append(f"{write_rows(result.rows, out)} ({len(result.rows)} rows)")
+    else:
+        stem, suffix = out.name.split(".", 1)[0], out.name[len(out.name.split(".", 1)[0]) :]
+        for name, rows in splits.items():
+            written.append(f"{write_rows(rows, out.with_name(f'{stem}_{name}{suffix}'))} ({len(rows)} rows)")
+    rejects = _rejects_path(args)
+    if result.rejects:
+        write_jsonl(rejects, result.rejects)
+    if result.hits:
+        write_jsonl(out.with_name(out.name.split(".")[0] + ".contamination.jsonl"), result.hits)
+    if args.push_to_hub:
+        _push(splits, args.push_to_hub)
+    print("wrote " + "; ".join(written))
+    if result.rejects:
+        print(f"quarantined rows: {rejects}")
+    print(result.ledger.summary())
+    return 0
+
+
+def _push(splits: dict, repo_id: str) -> None:
+    from datasets import Dataset, DatasetDict
+
+    try:
+        DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).push_to_hub(repo_id)
+    except Exception as exc:  # offline, no token, no rights
+        raise NotusError(
+            f"--push-to-hub {repo_id}: {exc} (log in with `hf auth login`, check the network)"
+        ) from None
+    print(f"pushed to https://huggingface.co/datasets/{repo_id}")
+
+
+def _curate(args: argparse.Namespace) -> int:
+    from notus.core.config import load_recipe
+    from notus.data.pipeline import CurateOptions, curate, load
+    from notus.data.recipe import CurateRecipe
+
+    recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
+    loaded = load(recipe.input, recipe.format, recipe.split)
+    opts = CurateOptions(
+        strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
+        min_margin=recipe.min_margin, seed=recipe.seed, near_dup=recipe.near_dup, dedup=recipe.dedup,
+        drop_bad_responses=recipe.drop_bad_responses, score_bug=recipe.score_bug, drop_ties=recipe.drop_ties,
+        against=recipe.against, progress=True,
+    )  # fmt: skip
+    result = curate(loaded, opts)
+    if result.stats is not None:
+        print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
+    out = argparse.Namespace(output=recipe.output, test_size=recipe.test_size, push_to_hub=recipe.push_to_hub,
+                             rejects=recipe.rejects)  # fmt: skip
+    return _finish(out, result)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from notus.data.pipeline import load
+
+    loaded = load(args.input, args.format, args.split)
+    print(f"{args.input}: format {loaded.format.name} ({loaded.kind}): {loaded.format.describe}")
+    print(f"rows read {loaded.rows_read}, usable {len(loaded.records)}, quarantined {len(loaded.rejects)}")
+    for rej in loaded.rejects[:10]:
+        print(f"  {rej['file']}:{rej['line']} [{rej['field']}] {rej['reason']}")
+    return 0
+
+
+def _binarize(args: argparse.Namespace) -> int:
+    from notus.data.pipeline import curate, load
+
+    loaded = load(args.input, args.format, args.split)
+    if loaded.kind != "rated":
+        raise NotusError(
+            f"{args.input} holds {loaded.format.name} rows ({loaded.kind}), already binarized; "
+            f"use `notus data convert {args.input} -o OUTPUT`"
+        )
+    equal = None if args.allow_equal is None else args.allow_equal == "yes"
+    opts = _options(
+        args,
+        strategy=args.strategy,
+        rejected=args.rejected,
+        top_tie=args.top_tie,
+        allow_equal=equal,
+        min_margin=args.min_margin,
+        seed=args.seed,
+        score_bug=args.score_bug,
+    )
+    result = curate(loaded, opts)
+    print(f"strategy {args.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
+    return _finish(args, result)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from notus.data.pipeline import curate, load
+
+    loaded = load(args.input, args.format, args.split)
+    if loaded.kind == "rated":
+        raise NotusError(
+            f"{args.input} holds rated completions ({loaded.format.name}); choose a strategy with "
+            f"`notus data binarize {args.input} --strategy notus -o OUTPUT`"
+        )
+    result = curate(loaded, _options(args))
+    print(
+        f"format {loaded.format.name} -> TRL {'conversational pairs' if loaded.kind == 'pairs' else 'unpaired (KTO)'}"
+    )
+    return _finish(args, result)
+
+
+def _decontaminate(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from notus.core.runs import write_jsonl
+    from notus.data.decontaminate import BenchmarkIndex
+    from notus.data.pipeline import _prompt_text, load
+    from notus.data.readers import write_rows
+
+    loaded = load(args.input, args.format, args.split)
+    index = BenchmarkIndex.from_paths(args.against, n=args.ngram, min_overlap=args.min_overlap)
+    print("benchmark items: " + ", ".join(f"{k} {v}" for k, v in index.summary().items()))
+    rows = [r.row for r in loaded.records]
+    hits = index.match([_prompt_text(r) for r in rows], progress=True)
+    for h in hits:
+        rec = loaded.records[h["row"]]
+        h["file"], h["line"] = rec.file, rec.line
+    if args.output:
+        write_jsonl(args.output, hits)
+    by = Counter((h["hits"][0]["benchmark"], h["hits"][0]["match"]) for h in hits)
+    print(
+        f"{len(hits)} of {len(rows)} prompts matched a benchmark item: "
+        + (", ".join(f"{b} {m} {n}" for (b, m), n in sorted(by.items())) or "none")
+    )
+    for h in hits[:5]:
+        top = h["hits"][0]
+        print(
+            f"  {h['file']}:{h['line']} -> {top['benchmark']} {top['item_id']} ({top['match']}, {top['overlap']}): {top['item_text'][:70]!r}"
+        )
+    if args.clean_output:
+        bad = {h["row"] for h in hits}
+        write_rows([r for i, r in enumerate(rows) if i not in bad], args.clean_output)
+    clean = len(rows) - len(hits)
+    print(
+        f"rows in {len(rows) + len(loaded.rejects)} = rows out {clean} + filtered {len(hits)} (contaminated) "
+        f"+ quarantined {len(loaded.rejects)}"
+    )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from notus.data.report import report_from_input
+
+    paths = report_from_input(
+        args.input,
+        args.output,
+        _options(args, strategy=args.strategy, seed=args.seed),
+        compare=args.compare,
+        fmt=args.format,
+        split=args.split,
+    )
+    print(f"report: {paths['markdown']} and {paths['html']}")
+    return 0

@@ -1,0 +1,201 @@
+"""Row validation: repair what a documented rule can repair, quarantine the rest, count everything.
+
+    rows, rejects, repairs = validate_rated(records)
+    ledger = Ledger(rows_in=n); ledger.filter("duplicate prompt", 3); print(ledger.summary())
+    notus data binarize INPUT -o OUT             # quarantined rows -> OUT.rejects.jsonl
+
+Repair rules (rated rows; each repair is counted in the summary):
+- a rating given as a number, " 4 ", "4.0" -> "4"; "n/a", "NA", "", None -> "N/A";
+- an `overall_score` given as text ("8.5") -> 8.5; a missing `source` -> "";
+- an `instruction` or `response` with surrounding whitespace is kept as is (it is data).
+Quarantine rules (the row goes to the rejects file with file, line, field and reason):
+- `instruction` missing or not text; `completions` not a list; a completion not an object or
+  without a text `response`; `annotations` not an object;
+- a rating that is not 1-5 or N/A (e.g. "6", "0", "abc"); an `overall_score` outside 1-10 or not a number;
+- an `id`/`prompt_id` seen before on a row with a different instruction (a true duplicate row is
+  not quarantined: the duplicate-prompt filter removes it and counts it).
+Pair rows: a chosen or rejected list with no assistant message is quarantined.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from notus.data.readers import Record, reject
+
+NA_SPELLINGS = {"n/a", "na", "none", "null", ""}
+
+
+class Quarantine(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
+    if value is None or (isinstance(value, str) and value.strip().lower() in NA_SPELLINGS):
+        if value != "N/A":
+            repairs["N/A spelled differently -> N/A"] += 1
+        return "N/A"
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise Quarantine(where, f"rating {value!r} is not 1-5 or N/A") from None
+    if number != int(number) or not 1 <= number <= 5:
+        raise Quarantine(where, f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
+    if not isinstance(value, str) or text != str(int(number)):
+        repairs["rating written as number/padded text -> '1'..'5'"] += 1
+    return str(int(number))
+
+
+CANONICAL_RATINGS = {"1", "2", "3", "4", "5", "N/A"}
+
+
+def _is_clean(c: Any) -> bool:
+    """Fast path: a completion that needs no repair (the common case) is used as is."""
+    try:
+        score = c["overall_score"]
+        return (
+            type(c["response"]) is str
+            and (score is None or (type(score) in (int, float) and 1 <= score <= 10))
+            and all(
+                type(v) is dict and v.get("Rating") in CANONICAL_RATINGS for v in c["annotations"].values()
+            )
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
+    if _is_clean(c):
+        return c
+    where = f"completions[{i}]"
+    if not isinstance(c, dict):
+        raise Quarantine(where, f"{where} is a {type(c).__name__}, expected an object")
+    if not isinstance(c.get("response"), str):
+        what = "missing" if "response" not in c else f"a {type(c['response']).__name__}"
+        raise Quarantine(f"{where}.response", f"{where}.response is {what}, expected text")
+    out = dict(c)
+    annotations = c.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise Quarantine(
+            f"{where}.annotations",
+            f"{where}.annotations is a {type(annotations).__name__}, expected an object",
+        )
+    fixed = {}
+    for aspect, value in annotations.items():
+        entry = dict(value) if isinstance(value, dict) else {"Rating": value}
+        entry["Rating"] = _fix_rating(entry.get("Rating"), f"{where}.annotations.{aspect}.Rating", repairs)
+        fixed[aspect] = entry
+    out["annotations"] = fixed
+    score = c.get("overall_score")
+    if score is not None and score != "":
+        try:
+            number = float(score)
+        except (TypeError, ValueError):
+            raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is not a number") from None
+        if not 1 <= number <= 10:
+            raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is outside 1-10")
+        if not isinstance(score, int | float):
+            repairs["overall_score written as text -> number"] += 1
+        out["overall_score"] = number
+    else:
+        out["overall_score"] = None
+    return out
+
+
+def validate_rated(
+    records: list[Record], progress: bool = False
+) -> tuple[list[Record], list[dict[str, Any]], Counter]:
+    """Repaired rated rows, quarantined rows (rejects) and a count of each repair applied."""
+    from tqdm import tqdm
+
+    kept, rejects, repairs = [], [], Counter()
+    seen_ids: dict[Any, tuple[str, int]] = {}
+    for rec in tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000):
+        row = rec.row
+        try:
+            if not isinstance(row.get("instruction"), str):
+                raise Quarantine(
+                    "instruction",
+                    f"instruction is {'missing' if 'instruction' not in row else type(row['instruction']).__name__}, expected text",
+                )
+            if not isinstance(row.get("completions"), list):
+                raise Quarantine("completions", "completions is not a list")
+            completions = [_fix_completion(c, i, repairs) for i, c in enumerate(row["completions"])]
+            row_id = row.get("id", row.get("prompt_id"))
+            if row_id is not None:
+                if row_id in seen_ids and seen_ids[row_id][0] != row["instruction"]:
+                    raise Quarantine(
+                        "id",
+                        f"id {row_id!r} already used at line {seen_ids[row_id][1]} for another instruction",
+                    )
+                seen_ids.setdefault(row_id, (row["instruction"], rec.line))
+        except Quarantine as exc:
+            rejects.append(reject(rec.file, rec.line, exc.field, str(exc), row))
+            continue
+        if "source" not in row:
+            repairs["missing source -> ''"] += 1
+        kept.append(
+            Record({**row, "source": row.get("source") or "", "completions": completions}, rec.file, rec.line)
+        )
+    return kept, rejects, repairs
+
+
+def validate_pairs(records: list[Record], keys: tuple[str, ...]) -> tuple[list[Record], list[dict[str, Any]]]:
+    """Pair/unpaired rows: every response list must hold an assistant message."""
+    kept, rejects = [], []
+    for rec in records:
+        bad = next((k for k in keys if not any(m["role"] == "assistant" for m in rec.row[k])), None)
+        if bad:
+            rejects.append(reject(rec.file, rec.line, bad, f"{bad} has no assistant message", rec.row))
+        else:
+            kept.append(rec)
+    return kept, rejects
+
+
+@dataclass
+class Ledger:
+    """Rows in = rows out + rows filtered (by reason) + rows quarantined; checked, never assumed."""
+
+    rows_in: int = 0
+    filtered: Counter = field(default_factory=Counter)
+    quarantined: int = 0
+    repairs: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def filter(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.filtered[reason] += n
+
+    @property
+    def rows_out(self) -> int:
+        return self.rows_in - sum(self.filtered.values()) - self.quarantined
+
+    def check(self, rows_out: int) -> None:
+        if rows_out != self.rows_out:
+            raise AssertionError(f"row accounting is off: {rows_out} rows out, ledger says {self.rows_out}")
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{r}: {n}" for r, n in self.filtered.most_common()) or "none"
+        line = (
+            f"rows in {self.rows_in} = rows out {self.rows_out} + filtered {sum(self.filtered.values())} "
+            f"({reasons}) + quarantined {self.quarantined}"
+        )
+        extra = (
+            [f"repaired: {', '.join(f'{r} x{n}' for r, n in self.repairs.items())}"] if self.repairs else []
+        )
+        return "\n".join([line, *extra, *self.notes])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "filtered": dict(self.filtered),
+            "quarantined": self.quarantined,
+            "repairs": dict(self.repairs),
+            "notes": list(self.notes),
+        }

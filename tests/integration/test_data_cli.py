@@ -1,0 +1,162 @@
+"""`notus data` end to end as a user runs it (subprocess), plus splits and output types."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from datasets import load_from_disk
+
+from notus.cli.main import main
+from notus.core.runs import read_jsonl
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "data"
+
+
+def test_binarize_subprocess_with_split_and_rejects(tmp_path):
+    src = tmp_path / "raw.jsonl"
+    rows = read_jsonl(FIXTURES / "raw_hand.jsonl")
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    out = tmp_path / "pairs.jsonl"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "notus",
+            "data",
+            "binarize",
+            str(src),
+            "--strategy",
+            "zephyr",
+            "--rejected",
+            "all",
+            "--test-size",
+            "0.5",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "rows in 7 = rows out 6 + filtered 0 (none) + quarantined 1" in proc.stdout
+    train, test = read_jsonl(tmp_path / "pairs_train.jsonl"), read_jsonl(tmp_path / "pairs_test.jsonl")
+    assert len(train) + len(test) == 14  # hand-computed: 4 rows x 3 + 2 rows x 1
+    assert not {json.dumps(p["prompt"]) for p in train} & {json.dumps(p["prompt"]) for p in test}
+    rejects = read_jsonl(tmp_path / "pairs.rejects.jsonl")
+    assert (
+        rejects[0]["line"] == 7
+        and rejects[0]["field"] == "<line>"
+        and "not valid JSON" in rejects[0]["reason"]
+    )
+
+
+def test_folder_output_with_splits_and_inspect(tmp_path, capsys):
+    out = tmp_path / "pairs_ds"
+    assert (
+        main(
+            [
+                "data",
+                "binarize",
+                str(FIXTURES / "raw_hand.jsonl"),
+                "--rejected",
+                "all",
+                "--test-size",
+                "0.3",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    ds = load_from_disk(str(out))
+    assert set(ds) == {"train", "test"} and len(ds["train"]) + len(ds["test"]) == 8
+    assert ds["train"][0]["chosen"][0]["role"] == "assistant"
+    capsys.readouterr()
+    assert main(["data", "inspect", str(out)]) == 0
+    assert "format trl_pairs (pairs)" in capsys.readouterr().out
+
+
+def test_unknown_strategy_is_a_clear_error(capsys):
+    assert (
+        main(["data", "binarize", str(FIXTURES / "raw_hand.jsonl"), "--strategy", "best", "-o", "x.jsonl"])
+        == 2
+    )
+    assert (
+        "unknown binarization strategy 'best'; choose one of: aspect, notus, weighted, zephyr"
+        in capsys.readouterr().err
+    )
+
+
+def test_score_bug_drop(tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    assert (
+        main(
+            [
+                "data",
+                "binarize",
+                str(FIXTURES / "raw_hand.jsonl"),
+                "--strategy",
+                "zephyr",
+                "--score-bug",
+                "drop",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert "overall_score contradicts aspect ratings: 1" in capsys.readouterr().out
+    assert "Row 2" not in out.read_text()
+
+
+RECIPE = FIXTURES / "recipes" / "critique_zephyr.yaml"
+
+
+def test_curate_recipe(shared_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parents[2])  # recipe paths are relative to the repo root
+    out = tmp_path / "crit.jsonl"
+    assert main(["data", "curate", str(RECIPE), f"output={out}"]) == 0
+    text = capsys.readouterr().out
+    assert "rows in 25 = rows out 25" in text and "100 input rows were grouped into 25 prompts" in text
+    pairs = read_jsonl(tmp_path / "crit_train.jsonl") + read_jsonl(tmp_path / "crit_test.jsonl")
+    assert {p["strategy"] for p in pairs} == {"zephyr"} and len(
+        pairs
+    ) > 25  # rejected=all: several per prompt
+
+
+def test_curate_recipe_problems_reported_together(capsys):
+    assert main(["data", "curate", str(RECIPE), "rejected=worst", "colour=red"]) == 2
+    err = capsys.readouterr().err
+    assert "'worst' is not one of" in err and "colour: unknown key" in err
+    assert (
+        main(["data", "curate", str(RECIPE), "strategy=best", "test_size=2"]) == 2
+    )  # the recipe's own checks
+    err = capsys.readouterr().err
+    assert "unknown binarization strategy 'best'" in err and "test_size: 2" in err
+
+
+def test_benchmark_script_runs_small():
+    """Smoke test only (speed is measured by running the benchmark, not by tests)."""
+    script = Path(__file__).parents[2] / "benchmarks" / "bench_binarize.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--rows", "400", "--small", "100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "speed-up, notus binarize (same work) vs datasets.map" in proc.stdout
+    assert "rows in 400 = rows out" in proc.stdout
+
+
+def test_hub_id_offline_is_a_clear_error():
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "notus", "data", "inspect", "someorg/not-a-dataset"],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "someorg/not-a-dataset: could not load from the Hugging Face Hub" in proc.stderr
