@@ -10,8 +10,8 @@ batched prefill with left padding, their KV cache merged into the running batch'
 for every running row on the shared KV cache (`past_key_values`), sampling each row with its own
 temperature / top_p / seed / penalties; (3) retires rows that hit EOS, a stop string or max_tokens, or
 whose client went away. New requests join at the next step (continuous batching); the waiting queue is
-bounded (`QueueFullError` -> HTTP 429). `ContractEngine` serves any `notus.llm.contract.Model` (llama.cpp,
-HTTP, vLLM backends): requests are grouped into `generate()` calls and each answer arrives as one chunk.
+bounded (`QueueFullError` -> HTTP 429). Other backends (llama.cpp, HTTP, vLLM) are served through the
+model contract by `ContractEngine` (contract_engine.py), with the same job and event types.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import collections
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from notus.core.errors import NotusError
-from notus.llm.contract import GenerationParams, Model
-from notus.serve.limits import CHARS_PER_TOKEN, GATHER_WINDOW_S, ServeLimits
+from notus.llm.contract import GenerationParams
+from notus.serve.limits import GATHER_WINDOW_S, ServeLimits
 
 
 class QueueFullError(NotusError):
@@ -87,7 +87,7 @@ class Job:
             self.cancelled = True
 
 
-class _QueuedEngine:
+class QueuedEngine:
     """The bounded waiting queue and worker thread shared by both engines."""
 
     def __init__(self, model_id: str, limits: ServeLimits):
@@ -140,7 +140,7 @@ class _QueuedEngine:
         raise NotImplementedError
 
 
-class BatchingEngine(_QueuedEngine):
+class BatchingEngine(QueuedEngine):
     """Continuous batching with a shared, left-padded KV cache on a transformers causal LM."""
 
     def __init__(self, model, tokenizer, model_id: str, limits: ServeLimits):
@@ -150,7 +150,8 @@ class BatchingEngine(_QueuedEngine):
         self.model, self.tokenizer, self.torch = model, tokenizer, torch
         self.device = model.device
         eos = model.generation_config.eos_token_id
-        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) | {tokenizer.eos_token_id} - {None}
+        eos = [*(eos if isinstance(eos, list) else [eos]), tokenizer.eos_token_id]
+        self.eos_ids = {token for token in eos if token is not None}
         self.max_context = getattr(model.config, "max_position_embeddings", None) or 1 << 30
         self.rows: list[Job] = []
         self.cache = self.mask = self.pending = None  # KV cache, [B, T] attention mask, [B] next input ids
@@ -189,7 +190,7 @@ class BatchingEngine(_QueuedEngine):
             except Exception as exc:  # a failing forward must not kill the server: fail the batch, go on
                 for job in self.rows + new:
                     job.emit(Failed(f"generation failed: {type(exc).__name__}: {exc}"))
-                self.rows, self.cache = [], None
+                self.rows, self.cache, self.mask, self.pending = [], None, None, None
             self.running = len(self.rows)
 
     def _forward(self, ids, mask, positions, cache):
@@ -328,59 +329,13 @@ def _stop_prefix_len(text: str, stops: list[str]) -> int:
     )
 
 
-class ContractEngine(_QueuedEngine):
-    """Serve any model-contract object; requests with equal parameters share one `generate()` call."""
-
-    def __init__(self, model: Model, model_id: str, limits: ServeLimits):
-        super().__init__(model_id, limits)
-        self.model = model
-        self.tokenizer = getattr(model, "tokenizer", None)
-        self._thread.start()
-
-    def _make_job(self, conversation: list[dict], params: SamplingParams, emit) -> Job:
-        if self.tokenizer is not None:
-            text = self.tokenizer.apply_chat_template(
-                conversation, tokenize=False, add_generation_prompt=True
-            )
-            n = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        else:
-            n = sum(len(m["content"]) for m in conversation) // CHARS_PER_TOKEN
-        if n > self.limits.max_prompt_tokens:
-            raise PromptTooLongError(
-                f"the prompt has about {n} tokens; this server accepts at most {self.limits.max_prompt_tokens}"
-            )
-        return Job(conversation, n, params, emit)
-
-    def _loop(self) -> None:
-        while (jobs := self._take(self.limits.max_batch_size, busy=False)) is not None:
-            groups: dict[tuple, list[Job]] = collections.defaultdict(list)
-            for job in jobs:
-                groups[repr(astuple(job.params))].append(job)
-            for group in groups.values():
-                self.running = len(group)
-                try:
-                    outs = self.model.generate([job.prompt for job in group], group[0].params)
-                except Exception as exc:
-                    for job in group:
-                        job.emit(Failed(f"generation failed: {type(exc).__name__}: {exc}"))
-                    continue
-                for job, out in zip(group, outs):
-                    if out.text:
-                        job.emit(TextDelta(out.text))
-                    job.emit(
-                        Finished(
-                            out.finish_reason, out.prompt_tokens or job.prompt_tokens, out.completion_tokens
-                        )
-                    )
-            self.running = 0
-
-
 def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", model_id: str | None = None,
-                dtype: str = "float32", **options: object) -> BatchingEngine | ContractEngine:  # fmt: skip
+                dtype: str = "float32", **options: object) -> QueuedEngine:  # fmt: skip
     """The engine for a model reference: batching for transformers models, the contract otherwise."""
     model_id = model_id or ref.rstrip("/").split("/")[-1]
     if backend != "transformers":
         from notus.llm.contract import load_model
+        from notus.serve.contract_engine import ContractEngine
 
         return ContractEngine(load_model(ref, backend=backend, **options), model_id, limits)
     import torch
@@ -400,6 +355,7 @@ def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", mo
         return BatchingEngine(model, tokenizer, model_id, limits)
     except NotusError as exc:  # e.g. sliding-window attention: serve through the contract instead
         from notus.llm.transformers_backend import TransformersModel
+        from notus.serve.contract_engine import ContractEngine
 
         print(f"notus serve: {exc}; falling back to unbatched streaming-free generation", flush=True)
         return ContractEngine(TransformersModel(ref, dtype=dtype), model_id, limits)
