@@ -1,5 +1,5 @@
 """The official `openai` client against a real `notus serve` process on 127.0.0.1 (streaming and not),
-on the tiny model with an API key, and on the embedded SmolLM2 model."""
+on the tiny model with an API key. The embedded model's test is in test_serve_embedded.py."""
 
 from __future__ import annotations
 
@@ -63,15 +63,3 @@ def test_errors_are_raised_as_openai_exceptions(client, tiny_server):
         client.chat.completions.create(model="gpt-4o", messages=QUESTION)
     with pytest.raises(openai.UnprocessableEntityError):
         client.chat.completions.create(model="tiny", messages=QUESTION, max_tokens=-3)
-
-
-def test_embedded_model_answers(tmp_path):
-    args = ["--threads", "1", "--log-level", "warning"]
-    with ServerProcess("smollm2-135m-instruct", args, log_path=tmp_path / "server.log") as server:
-        client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0, timeout=120)
-        kwargs = dict(model="smollm2-135m-instruct", messages=QUESTION, max_tokens=16, temperature=0)
-        answer = client.chat.completions.create(**kwargs).choices[0].message.content
-        streamed = "".join(
-            c.choices[0].delta.content or "" for c in client.chat.completions.create(**kwargs, stream=True)
-        )
-    assert "Paris" in answer and streamed == answer

@@ -1,6 +1,7 @@
-"""A real headless Chromium (Debian chromium + chromedriver, driven by Selenium) uses the chat page of
-`notus serve` on the embedded model: streamed reply, Markdown safety, stop button, conversation kept
-in localStorage, phone-sized layout; screenshots saved in the test's tmp dir."""
+"""`notus serve` on the embedded SmolLM2 model (one server for the module): the official `openai` client,
+streaming and not; then a real headless Chromium (Debian chromium + chromedriver, driven by Selenium)
+uses the chat page: streamed reply, Markdown safety, stop button, conversation kept in localStorage,
+phone-sized layout; screenshots saved in the test's tmp dir."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from notus.serve.process import ServerProcess
@@ -70,6 +72,17 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "server.log"
     with ServerProcess("smollm2-135m-instruct", args, log_path=log) as running:
         yield running
+
+
+def test_openai_client_on_the_embedded_model(server):
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0, timeout=120)
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    kwargs = dict(model="smollm2-135m-instruct", messages=question, max_tokens=16, temperature=0)
+    answer = client.chat.completions.create(**kwargs).choices[0].message.content
+    streamed = "".join(
+        c.choices[0].delta.content or "" for c in client.chat.completions.create(**kwargs, stream=True)
+    )
+    assert "Paris" in answer and streamed == answer
 
 
 @pytest.fixture()
