@@ -161,3 +161,24 @@ def test_full_queue_gets_429():
         assert_error(response, 429)
         assert response.headers["retry-after"] == "1"
         model.release.set()
+
+
+def test_request_shaped_like_hugging_face_chat_ui(client):
+    # chat-ui sends an (often empty) system preprompt, repetition_penalty as frequency_penalty, and
+    # leaves unset parameters out or null; the model id is the one from its MODELS config.
+    body = {
+        "model": "tiny",
+        "messages": [{"role": "system", "content": ""}, {"role": "user", "content": "Hello"}],
+        "stream": True,
+        "max_tokens": 6,
+        "stop": [],
+        "temperature": None,
+        "top_p": 0.95,
+        "frequency_penalty": 1.2,
+        "presence_penalty": None,
+    }
+    with client.stream("POST", "/v1/chat/completions", json=body, headers=AUTH) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    assert json.loads(lines[-2][6:])["choices"][0]["finish_reason"] == "length"
