@@ -92,65 +92,67 @@ def driver(tmp_path):
     driver.quit()
 
 
-def test_chat_page_streams_a_reply(server, driver, tmp_path):
+def ask_on_page(driver, server, text: str, max_tokens: int, temperature: float) -> None:
+    """Open the page, set max tokens and temperature in the settings, type `text` and press Enter."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     driver.get(server.base_url + "/")
     wait_until(lambda: driver.find_element(By.ID, "model-name").text, 30, "the model name")
     driver.find_element(By.ID, "settings-toggle").click()
-    max_tokens = driver.find_element(By.ID, "max-tokens")
-    max_tokens.clear()
-    max_tokens.send_keys("40")
-    set_temperature(driver, 0)  # greedy, so the answer is known
+    field = driver.find_element(By.ID, "max-tokens")
+    field.clear()
+    field.send_keys(str(max_tokens))
+    set_temperature(driver, temperature)
     prompt = driver.find_element(By.ID, "prompt")
-    prompt.send_keys("What is the capital of France?")
+    prompt.send_keys(text)
     prompt.send_keys(Keys.ENTER)
 
-    def reply_text() -> str:
-        replies = driver.find_elements(By.CSS_SELECTOR, ".message.assistant .content")
-        return replies[-1].text.replace("▍", "").strip() if replies else ""
+
+def reply_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    replies = driver.find_elements(By.CSS_SELECTOR, ".message.assistant .content")
+    return replies[-1].text.replace("▍", "").strip() if replies else ""
+
+
+def test_chat_page_streams_a_reply(server, driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    ask_on_page(driver, server, "What is the capital of France?", max_tokens=40, temperature=0)  # greedy
 
     # Streamed: text appears while the request is still running (stop button shown), then grows.
     lengths = set()
     wait_until(
-        lambda: reply_text() and driver.find_element(By.ID, "stop").is_displayed(), 120, "first tokens"
+        lambda: reply_text(driver) and driver.find_element(By.ID, "stop").is_displayed(), 120, "first tokens"
     )
     while driver.find_element(By.ID, "stop").is_displayed() and len(lengths) < 50:
-        lengths.add(len(reply_text()))
+        lengths.add(len(reply_text(driver)))
         time.sleep(0.05)
     wait_until(lambda: driver.find_element(By.ID, "send").is_displayed(), 120, "the end of the reply")
     assert len(lengths) >= 2, "the reply did not arrive in several pieces"
-    assert "Paris" in reply_text()
+    assert "Paris" in reply_text(driver)
     shot = tmp_path / "chat.png"
     assert driver.save_screenshot(str(shot))
     assert_png(shot)
 
     # Kept in the browser: a reload shows the same conversation.
     driver.refresh()
-    wait_until(lambda: "Paris" in reply_text(), 10, "the conversation after reload")
+    wait_until(lambda: "Paris" in reply_text(driver), 10, "the conversation after reload")
     users = driver.find_elements(By.CSS_SELECTOR, ".message.user")
     assert [u.text for u in users] == ["What is the capital of France?"]
 
 
 def test_stop_button_stops_generation(server, driver):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
-    driver.get(server.base_url + "/")
-    wait_until(lambda: driver.find_element(By.ID, "model-name").text, 30, "the model name")
-    driver.find_element(By.ID, "settings-toggle").click()
-    max_tokens = driver.find_element(By.ID, "max-tokens")
-    max_tokens.clear()
-    max_tokens.send_keys("1500")
-    prompt = driver.find_element(By.ID, "prompt")
-    prompt.send_keys("Write a very long essay about the history of the Roman Empire.")
-    prompt.send_keys(Keys.ENTER)
+    ask_on_page(
+        driver, server, "Write a very long essay about the Roman Empire.", max_tokens=1500, temperature=0.7
+    )
     wait_until(
         lambda: httpx.get(server.base_url + "/health").json()["running"] == 1, 60, "generation to start"
     )
-    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, ".message.assistant .content")[-1].text.strip(
-        "▍ "), 60, "first tokens")  # fmt: skip
+    wait_until(lambda: reply_text(driver), 60, "first tokens")
     driver.find_element(By.ID, "stop").click()
     wait_until(
         lambda: "(stopped)" in driver.find_elements(By.CSS_SELECTOR, ".message.assistant")[-1].text,
@@ -182,9 +184,21 @@ def test_markdown_is_rendered_safely_and_page_fits_a_phone(server, driver, tmp_p
     )
     assert 'href="javascript' not in html
 
-    driver.set_window_size(390, 844)  # a phone
+    # A phone showing a stored conversation with Markdown and a long code line: nothing scrolls sideways.
+    conversation = {"messages": [
+        {"role": "user", "content": "Show me Python"},
+        {"role": "assistant", "content": "## Example\nA **list** in `Python`:\n\n```python\n"
+         "numbers = [1, 2, 3]  # a long comment that would not fit on a phone screen at all\n```\n- one\n- two"},
+    ]}  # fmt: skip
+    driver.execute_script("localStorage.setItem('notus-chat', JSON.stringify(arguments[0]))", conversation)
+    driver.set_window_size(390, 844)
     driver.refresh()
-    wait_until(lambda: driver.execute_script("return document.readyState") == "complete", 10, "reload")
+    wait_until(lambda: driver.execute_script("return document.querySelectorAll('.message pre code').length"), 10,
+               "the stored conversation")  # fmt: skip
+    assert (
+        driver.execute_script("return document.querySelector('.message.assistant h4').textContent")
+        == "Example"
+    )
     overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways on a phone"
     shot = tmp_path / "phone.png"

@@ -71,6 +71,11 @@ def serve(args: argparse.Namespace) -> int:
             f"notus serve: warning: listening on {args.host} without an API key; anyone who can reach it can use it"
         )
 
+    if args.backend == "transformers":
+        from notus.llm.models import resolve_model
+
+        resolve_model(args.model)  # a typo fails here, before torch is imported
+
     import torch
     import uvicorn
 
