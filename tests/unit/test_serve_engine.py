@@ -194,3 +194,21 @@ def test_contract_engine_streams_one_chunk_and_bounds_its_queue():
     finally:
         model.release.set()
         engine.close()
+
+
+def test_closing_fails_waiting_requests_instead_of_leaving_them_hanging():
+    model = BlockingModel()
+    engine = ContractEngine(model, "fake", ServeLimits(max_batch_size=1, max_queue=4))
+    engine.submit([{"role": "user", "content": "a"}], SamplingParams(), lambda e: None)
+    deadline = time.monotonic() + 10
+    while engine.stats()["waiting"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    waiting: queue.Queue = queue.Queue()
+    engine.submit([{"role": "user", "content": "b"}], SamplingParams(), waiting.put)
+    closer = threading.Thread(target=engine.close)
+    closer.start()
+    assert waiting.get(timeout=10) == Failed("the server is shutting down")
+    model.release.set()
+    closer.join(timeout=30)
+    with pytest.raises(QueueFullError, match="shutting down"):
+        engine.submit([{"role": "user", "content": "c"}], SamplingParams(), lambda e: None)

@@ -103,6 +103,8 @@ class QueuedEngine:
         with self._cond:
             if self._closed:
                 raise QueueFullError("the server is shutting down")
+            if len(self._waiting) >= self.limits.max_queue:  # clients that left free their places first
+                self._waiting = collections.deque(j for j in self._waiting if not j.cancelled)
             if len(self._waiting) >= self.limits.max_queue:
                 raise QueueFullError(
                     f"{len(self._waiting)} requests are already waiting (limit --max-queue "
@@ -116,9 +118,13 @@ class QueuedEngine:
         return {"waiting": len(self._waiting), "running": self.running}
 
     def close(self) -> None:
+        """Stop the worker; every request not finished yet gets a `Failed` event."""
         with self._cond:
             self._closed = True
+            waiting, self._waiting = list(self._waiting), collections.deque()
             self._cond.notify_all()
+        for job in waiting:
+            job.emit(Failed("the server is shutting down"))
         self._thread.join(timeout=10)
 
     def _take(self, free: int, busy: bool) -> list[Job] | None:
@@ -154,6 +160,7 @@ class BatchingEngine(QueuedEngine):
         self.eos_ids = {token for token in eos if token is not None}
         self.max_context = getattr(model.config, "max_position_embeddings", None) or 1 << 30
         self.rows: list[Job] = []
+        self.tokenizer_lock = threading.Lock()  # request threads encode while the engine decodes
         self.cache = self.mask = self.pending = None  # KV cache, [B, T] attention mask, [B] next input ids
         self._new_cache()  # raises for models whose cache this engine cannot merge (sliding window)
         self._thread.start()
@@ -162,12 +169,13 @@ class BatchingEngine(QueuedEngine):
         import jinja2
 
         try:
-            text = self.tokenizer.apply_chat_template(
-                conversation, tokenize=False, add_generation_prompt=True
-            )
+            with self.tokenizer_lock:
+                text = self.tokenizer.apply_chat_template(
+                    conversation, tokenize=False, add_generation_prompt=True
+                )
+                ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         except jinja2.TemplateError as exc:
             raise InvalidPromptError(f"the model's chat template rejected the messages: {exc}") from exc
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         limit = min(self.limits.max_prompt_tokens, self.max_context - 1)
         if len(ids) > limit:
             raise PromptTooLongError(f"the prompt has {len(ids)} tokens; this server accepts at most {limit}")
@@ -188,10 +196,12 @@ class BatchingEngine(QueuedEngine):
                     if self.rows:
                         self._decode()
             except Exception as exc:  # a failing forward must not kill the server: fail the batch, go on
-                for job in self.rows + new:
+                for job in {id(j): j for j in self.rows + new}.values():
                     job.emit(Failed(f"generation failed: {type(exc).__name__}: {exc}"))
                 self.rows, self.cache, self.mask, self.pending = [], None, None, None
             self.running = len(self.rows)
+        for job in self.rows:  # closed while generating
+            job.emit(Failed("the server is shutting down"))
 
     def _forward(self, ids, mask, positions, cache):
         out = self.model(
@@ -293,7 +303,8 @@ class BatchingEngine(QueuedEngine):
         self._retire()
 
     def _stream_text(self, job: Job) -> None:
-        text = self.tokenizer.decode(job.ids, skip_special_tokens=True)
+        with self.tokenizer_lock:
+            text = self.tokenizer.decode(job.ids, skip_special_tokens=True)
         hits = [i for i in (text.find(s) for s in job.params.stop) if i >= 0]
         if hits:
             text, job.finish = text[: min(hits)], "stop"
