@@ -99,6 +99,30 @@ def test_batched_greedy_equals_one_at_a_time(tiny_engine):
         assert finished.finish_reason == "length" and finished.completion_tokens == 12
 
 
+def test_sliding_window_model_batching_matches_generate(tiny_model_dir, tmp_path):
+    # Mistral-style sliding-window attention (Zephyr-7B / Notus-7B): a window of 16 is exceeded here.
+    import torch
+    from transformers import AutoTokenizer, MistralConfig, MistralForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = MistralConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, sliding_window=16, max_position_embeddings=512, eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    MistralForCausalLM(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    engine = load_engine(str(tmp_path), ServeLimits())
+    try:
+        assert isinstance(engine, BatchingEngine)
+        params = SamplingParams(max_new_tokens=20, temperature=0.0)
+        results = ask_concurrently(engine, PROMPTS, params, [0, 0, 0.05, 0.1])
+        for prompt, (text, _, _) in zip(PROMPTS, results):
+            assert text == reference_greedy(engine, prompt, 20)
+    finally:
+        engine.close()
+
+
 def test_embedded_model_batching_matches_generate(embedded_model_dir):
     engine = load_engine(str(embedded_model_dir), ServeLimits(max_batch_size=8))
     try:

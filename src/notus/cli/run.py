@@ -6,7 +6,9 @@ import argparse
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", nargs="?", default=None, help="experiment recipe YAML (default: the Notus experiment)")
+    parser.add_argument(
+        "recipe", nargs="?", default=None, help="experiment recipe YAML (default: the Notus experiment)"
+    )
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. dpo.max_steps=5")
     parser.set_defaults(func=_run)
 

@@ -26,7 +26,9 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise NotusError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}") from None
+            raise NotusError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
+            ) from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

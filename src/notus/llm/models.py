@@ -105,7 +105,9 @@ def resolve_model(ref: str) -> str:
     if path.exists():
         if is_local_model(path):
             return str(path)
-        raise ModelNotFoundError(f"{ref!r} is a folder but has no config.json: not a Hugging Face model folder")
+        raise ModelNotFoundError(
+            f"{ref!r} is a folder but has no config.json: not a Hugging Face model folder"
+        )
     if ref.count("/") == 1 and not ref.startswith((".", "/", "~")):
         return ref  # a Hub id: transformers downloads it or finds it in the HF cache
     known = ", ".join(EMBEDDED)

@@ -30,7 +30,8 @@ class TransformersModel:
         for start in range(0, len(conversations), self.batch_size):
             batch = conversations[start : start + self.batch_size]
             texts = [
-                self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in batch
+                self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+                for c in batch
             ]
             enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             enc = enc.to(self.device)

@@ -162,7 +162,7 @@ class BatchingEngine(QueuedEngine):
         self.rows: list[Job] = []
         self.tokenizer_lock = threading.Lock()  # request threads encode while the engine decodes
         self.cache = self.mask = self.pending = None  # KV cache, [B, T] attention mask, [B] next input ids
-        self._new_cache()  # raises for models whose cache this engine cannot merge (sliding window)
+        self._check_cache()
         self._thread.start()
 
     def _make_job(self, conversation: list[dict], params: SamplingParams, emit) -> Job:
@@ -212,14 +212,23 @@ class BatchingEngine(QueuedEngine):
 
     def _new_cache(self):
         from transformers import DynamicCache
+
+        # Without a config every layer keeps all its keys/values (also sliding-window layers, such as
+        # Mistral/Zephyr/Notus-7B's: their mask still applies the window), so rows can be padded and merged.
+        return DynamicCache()
+
+    def _check_cache(self) -> None:
+        """One tiny forward: the model must fill our cache with plain [batch, heads, length, dim] layers."""
         from transformers.cache_utils import DynamicLayer
 
-        cache = DynamicCache(config=self.model.config)
-        if any(type(layer) is not DynamicLayer for layer in cache.layers):
-            raise NotusError(
-                "the batching engine needs a full-attention model (no sliding-window cache layers)"
-            )
-        return cache
+        torch, cache = self.torch, self._new_cache()
+        ids = torch.tensor([[self.tokenizer.eos_token_id or 0] * 2], device=self.device)
+        with torch.inference_mode():
+            self._forward(ids, torch.ones_like(ids), torch.arange(2, device=self.device)[None], cache)
+        if not cache.layers or any(
+            type(lay) is not DynamicLayer or lay.keys.dim() != 4 for lay in cache.layers
+        ):
+            raise NotusError(f"{type(self.model).__name__} does not use a plain key/value cache")
 
     def _prefill(self, jobs: list[Job]) -> None:
         torch = self.torch
@@ -364,9 +373,12 @@ def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", mo
     model = model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
     try:
         return BatchingEngine(model, tokenizer, model_id, limits)
-    except NotusError as exc:  # e.g. sliding-window attention: serve through the contract instead
+    except NotusError as exc:  # an unusual cache (e.g. state-space layers): serve through the contract
+        # (safe: the safetensors-only load above succeeded, so these same safetensors files are reloaded)
         from notus.llm.transformers_backend import TransformersModel
         from notus.serve.contract_engine import ContractEngine
 
-        print(f"notus serve: {exc}; falling back to unbatched streaming-free generation", flush=True)
+        print(
+            f"notus serve: {exc}; serving it without continuous batching (one chunk per answer)", flush=True
+        )
         return ContractEngine(TransformersModel(ref, dtype=dtype), model_id, limits)
