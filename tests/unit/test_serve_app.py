@@ -182,3 +182,24 @@ def test_request_shaped_like_hugging_face_chat_ui(client):
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     assert json.loads(lines[-2][6:])["choices"][0]["finish_reason"] == "length"
+
+
+class BrokenModel:
+    name = "broken"
+
+    def generate(self, conversations, params):
+        raise RuntimeError("out of memory")
+
+
+def test_a_failing_model_is_a_server_error_not_a_hang():
+    engine = ContractEngine(BrokenModel(), "broken", ServeLimits())
+    with TestClient(create_app(engine)) as client:
+        error = assert_error(client.post("/v1/chat/completions", json=chat(model="broken")), 500)
+        assert "out of memory" in error["message"] and error["type"] == "server_error"
+        with client.stream(
+            "POST", "/v1/chat/completions", json=chat(model="broken", stream=True)
+        ) as response:
+            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        assert (
+            "out of memory" in json.loads(lines[-2][6:])["error"]["message"] and lines[-1] == "data: [DONE]"
+        )

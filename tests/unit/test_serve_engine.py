@@ -236,3 +236,16 @@ def test_closing_fails_waiting_requests_instead_of_leaving_them_hanging():
     closer.join(timeout=30)
     with pytest.raises(QueueFullError, match="shutting down"):
         engine.submit([{"role": "user", "content": "c"}], SamplingParams(), lambda e: None)
+
+
+def test_frequency_penalty_breaks_repetition(tiny_engine):
+    def most_repeated(params: SamplingParams) -> int:
+        events: queue.Queue = queue.Queue()
+        job = tiny_engine.submit([{"role": "user", "content": "Hello"}], params, events.put)
+        while not isinstance(events.get(timeout=60), Finished):
+            pass
+        return max(job.ids.count(t) for t in set(job.ids))
+
+    plain = most_repeated(SamplingParams(max_new_tokens=24, temperature=0.0))
+    penalized = most_repeated(SamplingParams(max_new_tokens=24, temperature=0.0, frequency_penalty=2.0))
+    assert plain > 12 and penalized < plain  # greedy on random weights repeats one token
