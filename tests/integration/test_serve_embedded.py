@@ -6,7 +6,6 @@ phone-sized layout; screenshots saved in the test's tmp dir."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -22,9 +21,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def browser_or_skip(tmp_path: Path):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()] or (
-        [] if shutil.which("chromium") or Path(CHROMIUM).is_file() else [CHROMIUM]
-    )
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
     if missing:
         message = f"{', '.join(missing)} missing: `apt-get install -y chromium chromium-driver` (scripts/setup.sh test)"
         if os.environ.get("CI", "").lower() == "true":

@@ -36,3 +36,15 @@ def test_help_lists_the_limits(capsys):
         "127.0.0.1",
     ):
         assert option in out
+
+
+def test_api_key_comes_from_the_flag_then_the_environment(monkeypatch):
+    from notus.cli.main import build_parser
+    from notus.cli.serve import api_key_from
+
+    parser = build_parser()
+    monkeypatch.delenv("NOTUS_API_KEY", raising=False)
+    assert api_key_from(parser.parse_args(["serve", "m"])) is None
+    monkeypatch.setenv("NOTUS_API_KEY", "from-env")
+    assert api_key_from(parser.parse_args(["serve", "m"])) == "from-env"
+    assert api_key_from(parser.parse_args(["serve", "m", "--api-key", "from-flag"])) == "from-flag"

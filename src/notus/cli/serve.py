@@ -56,6 +56,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=serve)
 
 
+def api_key_from(args: argparse.Namespace) -> str | None:
+    """`--api-key`, else $NOTUS_API_KEY, else None (no key required)."""
+    return args.api_key or os.environ.get("NOTUS_API_KEY") or None
+
+
 def serve(args: argparse.Namespace) -> int:
     limits = L.ServeLimits(
         max_batch_size=args.max_batch_size, max_queue=args.max_queue, max_prompt_tokens=args.max_prompt_tokens,
@@ -65,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
     problems = limits.problems() + ([] if 0 <= args.port < 65536 else ["--port must be 0-65535"])
     if problems:
         raise NotusError("; ".join(problems))
-    api_key = args.api_key or os.environ.get("NOTUS_API_KEY") or None
+    api_key = api_key_from(args)
     if args.host not in LOOPBACK and api_key is None:
         print(
             f"notus serve: warning: listening on {args.host} without an API key; anyone who can reach it can use it"

@@ -30,6 +30,7 @@ class ServerProcess:
     def __init__(self, model: str, args: list[str] | tuple[str, ...] = (), log_path: Path | None = None,
                  startup_timeout: float = STARTUP_TIMEOUT_S):  # fmt: skip
         self.model, self.args, self.startup_timeout = model, list(args), startup_timeout
+        self.own_log = log_path is None  # a temporary log is removed after a clean stop
         self.log_path = Path(log_path or tempfile.mkstemp(prefix="notus-serve-", suffix=".log")[1])
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -59,6 +60,8 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self.own_log and exc[0] is None:
+            self.log_path.unlink(missing_ok=True)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
