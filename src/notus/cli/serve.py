@@ -1,9 +1,102 @@
-"""`notus serve ...` commands."""
+"""`notus serve MODEL`: OpenAI-compatible chat server plus a web chat page at `/`.
+
+notus serve smollm2-135m-instruct                      # http://127.0.0.1:8000  (page at /, API at /v1)
+notus serve runs/notus-xxxx/notus/model --port 8080 --api-key secret
+NOTUS_API_KEY=secret notus serve my-org/my-model --host 0.0.0.0 --max-batch-size 16
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+
+from notus.core.errors import NotusError
+from notus.serve import limits as L
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("model", metavar="MODEL", help="embedded name, local model folder or Hub id")
+    parser.add_argument(
+        "--host", default=L.DEFAULT_HOST, help="interface to bind (default: %(default)s, loopback only)"
+    )
+    parser.add_argument("--port", type=int, default=L.DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument(
+        "--api-key", default=None, help="require `Authorization: Bearer KEY` (default: $NOTUS_API_KEY)"
+    )
+    parser.add_argument(
+        "--served-model-name", default=None, help="model id clients send (default: last part of MODEL)"
+    )
+    parser.add_argument("--backend", default="transformers",
+                        help="transformers (continuous batching) or another model-contract backend, e.g. llamacpp")  # fmt: skip
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument("--max-batch-size", type=int, default=L.MAX_BATCH_SIZE, help="default: %(default)s")
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=L.MAX_QUEUE,
+        help="waiting requests before 429 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-prompt-tokens", type=int, default=L.MAX_PROMPT_TOKENS, help="default: %(default)s"
+    )
+    parser.add_argument("--max-completion-tokens", type=int, default=L.MAX_COMPLETION_TOKENS,
+                        help="largest accepted max_tokens (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--default-max-tokens", type=int, default=L.DEFAULT_MAX_TOKENS, help="default: %(default)s"
+    )
+    parser.add_argument("--max-body-bytes", type=int, default=L.MAX_BODY_BYTES, help="default: %(default)s")
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.set_defaults(func=serve)
+
+
+def api_key_from(args: argparse.Namespace) -> str | None:
+    """`--api-key`, else $NOTUS_API_KEY, else None (no key required)."""
+    return args.api_key or os.environ.get("NOTUS_API_KEY") or None
+
+
+def serve(args: argparse.Namespace) -> int:
+    limits = L.ServeLimits(
+        max_batch_size=args.max_batch_size, max_queue=args.max_queue, max_prompt_tokens=args.max_prompt_tokens,
+        max_completion_tokens=args.max_completion_tokens, default_max_tokens=args.default_max_tokens,
+        max_body_bytes=args.max_body_bytes,
+    )  # fmt: skip
+    problems = limits.problems() + ([] if 0 <= args.port < 65536 else ["--port must be 0-65535"])
+    if problems:
+        raise NotusError("; ".join(problems))
+    api_key = api_key_from(args)
+    if args.host not in LOOPBACK and api_key is None:
+        print(
+            f"notus serve: warning: listening on {args.host} without an API key; anyone who can reach it can use it"
+        )
+
+    if args.backend == "transformers":
+        from notus.llm.models import resolve_model
+
+        resolve_model(args.model)  # a typo fails here, before torch is imported
+
+    import torch
+    import uvicorn
+
+    from notus.serve.app import create_app
+    from notus.serve.engine import load_engine
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    engine = load_engine(
+        args.model, limits, backend=args.backend, model_id=args.served_model_name, dtype=args.dtype
+    )
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"notus serve: {engine.model_id!r} on http://{host}:{args.port}  (chat page: /, OpenAI API: /v1)",
+        flush=True,
+    )
+    uvicorn.run(create_app(engine, api_key=api_key, limits=limits), host=args.host, port=args.port,
+                log_level=args.log_level, timeout_graceful_shutdown=5)  # fmt: skip
+    return 0
