@@ -24,7 +24,7 @@ def test_notus_run_reduced_recipe(tmp_path, embedded_model_dir):
         "notus",
         "run",
         "recipes/notus_experiment.yaml",
-        "max_rows=24",
+        "max_rows=16",
         "dpo.max_steps=2",
         "dpo.per_device_train_batch_size=2",
         "dpo.max_length=128",
@@ -38,7 +38,7 @@ def test_notus_run_reduced_recipe(tmp_path, embedded_model_dir):
     assert "report:" in result.stdout and "chosen response differs" in result.stdout
 
     stats = json.loads((out / "dataset_stats.json").read_text())
-    assert stats["rows"] == 24 and stats["train_rows"] + stats["test_rows"] == 24
+    assert stats["rows"] == 16 and stats["train_rows"] + stats["test_rows"] == 16
     for strategy in ("zephyr", "notus"):
         st = stats[strategy]
         assert st["train"]["rows_in"] == stats["train_rows"]
