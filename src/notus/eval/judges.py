@@ -1,0 +1,123 @@
+"""Judges for AlpacaEval and MT-Bench: any OpenAI-compatible endpoint or a local model, cached and costed.
+
+    judge = build_judge("gpt-4", base_url=None, cache_path="runs/eval/judge_cache.sqlite")   # api.openai.com
+    judge = build_judge("smollm2-135m-instruct")        # no URL + a local model reference -> transformers
+    judge.generate(conversations, params); print(judge.summary())
+
+Every request goes through `CachedModel` (keyed by the exact request), so re-running an evaluation costs
+nothing. Cost = prompt and completion tokens of the requests actually sent (cache misses) times the price
+per 1,000 tokens in `PRICES_PER_1K` (USD, the providers' public list prices, input / output), or the
+prices given with `--judge-price-in/--judge-price-out`; a local or unknown model costs 0.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from notus.core.errors import NotusError
+from notus.llm.cache import CachedModel
+from notus.llm.contract import Completion, GenerationParams, Model, load_model
+
+# USD per 1,000 tokens (input, output): OpenAI's public list prices for the judges these benchmarks use.
+PRICES_PER_1K: dict[str, tuple[float, float]] = {
+    "gpt-4": (0.03, 0.06),
+    "gpt-4-0613": (0.03, 0.06),
+    "gpt-4-0314": (0.03, 0.06),
+    "gpt-4-1106-preview": (0.01, 0.03),
+    "gpt-4-turbo": (0.01, 0.03),
+    "gpt-4-turbo-2024-04-09": (0.01, 0.03),
+    "gpt-4o": (0.0025, 0.01),
+    "gpt-4o-mini": (0.00015, 0.0006),
+    "gpt-3.5-turbo": (0.0005, 0.0015),
+}
+
+
+def is_local_reference(ref: str) -> bool:
+    """True for the embedded model names and existing model folders (judged in process)."""
+    from notus.llm.models import EMBEDDED
+
+    return ref in EMBEDDED or Path(ref).expanduser().is_dir()
+
+
+@dataclass
+class JudgeUsage:
+    model: str
+    requests: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    price_known: bool
+
+
+class Judge:
+    """A cached judge model that counts tokens and money."""
+
+    def __init__(self, model: Model, cache_path: str | Path, price_per_1k: tuple[float, float] | None):
+        self.cached = CachedModel(model, cache_path)
+        self.name = model.name
+        self.price_per_1k = price_per_1k
+
+    def generate(self, conversations: list, params: GenerationParams) -> list[Completion]:
+        return self.cached.generate(conversations, params)
+
+    def usage(self) -> JudgeUsage:
+        s = self.cached.stats
+        price_in, price_out = self.price_per_1k or (0.0, 0.0)
+        cost = s.prompt_tokens / 1000 * price_in + s.completion_tokens / 1000 * price_out
+        return JudgeUsage(
+            self.name,
+            s.hits + s.misses,
+            s.hits,
+            s.prompt_tokens,
+            s.completion_tokens,
+            cost,
+            self.price_per_1k is not None,
+        )
+
+    def summary(self) -> str:
+        u = self.usage()
+        price = f"${u.cost_usd:.4f}" if u.price_known else "$0 (no price known for this judge)"
+        return (
+            f"judge {u.model}: {u.requests} requests ({u.cache_hits} from cache), "
+            f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens sent, cost {price}"
+        )
+
+    def close(self) -> None:
+        self.cached.close()
+
+
+def build_judge(
+    model: str,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache_path: str | Path = "judge_cache.sqlite",
+    concurrency: int = 8,
+    max_retries: int = 6,
+    price_per_1k: tuple[float, float] | None = None,
+) -> Judge:
+    """An OpenAI-compatible judge when a URL is given or the model is not local, else a local one."""
+    if base_url or not is_local_reference(model):
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if not base_url and not key:
+            raise NotusError(
+                f"judge {model!r} is not a local model and no --judge-base-url was given, so it would be "
+                "called at api.openai.com: set OPENAI_API_KEY or --judge-api-key, or pass "
+                "--judge-base-url for a vLLM/TGI/`notus serve` endpoint, or a local model "
+                "(e.g. --judge-model smollm2-135m-instruct)"
+            )
+        inner = load_model(
+            model,
+            backend="openai",
+            base_url=base_url,
+            api_key=key or "",
+            concurrency=concurrency,
+            max_retries=max_retries,
+        )
+        price = price_per_1k or PRICES_PER_1K.get(model)
+    else:
+        inner = load_model(model, backend="transformers")
+        price = price_per_1k or (0.0, 0.0)
+    return Judge(inner, cache_path, price)
