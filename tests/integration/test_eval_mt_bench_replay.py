@@ -37,12 +37,22 @@ def make_handler(recorded: dict[str, dict], seen: list[str]):
                 and body["max_tokens"] == 2048
             )
             if not ok:
-                return self._send(400, {"error": {"message": "prompt differs from every recorded user_prompt"}})
+                return self._send(
+                    400, {"error": {"message": "prompt differs from every recorded user_prompt"}}
+                )
             seen.append(messages[-1]["content"])
-            self._send(200, {
-                "choices": [{"message": {"role": "assistant", "content": record["judgment"]}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": len(messages[-1]["content"]) // 4, "completion_tokens": 100},
-            })
+            self._send(
+                200,
+                {
+                    "choices": [
+                        {
+                            "message": {"role": "assistant", "content": record["judgment"]},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": len(messages[-1]["content"]) // 4, "completion_tokens": 100},
+                },
+            )
 
         def _send(self, status, payload):
             data = json.dumps(payload).encode()
@@ -73,11 +83,30 @@ def replay_judge(shared_data):
 
 def run_cli(shared_data, url, out):
     mt = shared_data / "mt_bench"
-    cmd = [sys.executable, "-m", "notus", "eval", "mt-bench",
-           "--answers", *[str(mt / "model_answer" / f"{m}.jsonl") for m in MODELS],
-           "--questions", str(mt / "question.jsonl"), "--reference-answers", str(mt / "reference_answer" / "gpt-4.jsonl"),
-           "--judge-base-url", url, "--judge-model", "gpt-4", "--judge-api-key", "test-key",
-           "--judge-max-retries", "0", "--output", str(out), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "notus",
+        "eval",
+        "mt-bench",
+        "--answers",
+        *[str(mt / "model_answer" / f"{m}.jsonl") for m in MODELS],
+        "--questions",
+        str(mt / "question.jsonl"),
+        "--reference-answers",
+        str(mt / "reference_answer" / "gpt-4.jsonl"),
+        "--judge-base-url",
+        url,
+        "--judge-model",
+        "gpt-4",
+        "--judge-api-key",
+        "test-key",
+        "--judge-max-retries",
+        "0",
+        "--output",
+        str(out),
+        "--json",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, check=True)
 
 
@@ -90,7 +119,12 @@ def test_replayed_gpt4_judge_reproduces_recorded_scores(shared_data, replay_judg
     for r in ours:
         rec = recorded[r["user_prompt"]]
         assert (r["model"], r["question_id"], r["turn"], r["score"], r["judge"]) == (
-            rec["model"], rec["question_id"], rec["turn"], rec["score"], rec["judge"])
+            rec["model"],
+            rec["question_id"],
+            rec["turn"],
+            rec["score"],
+            rec["judge"],
+        )
     # the recorded scores of the judgments whose prompts our run sent, per model and turn
     expected = mt_bench_scores([recorded[p] for p in seen])
     table = json.loads(result.stdout)

@@ -38,7 +38,9 @@ def test_scores_follow_fastchat_rules_on_real_gpt4_judgments(shared_data):
     orpo = table["mistral-orpo"]
     # judged twice: both judgments of every question count; the single -1 is reported, not scored
     assert (orpo["n_judgments"], orpo["n_duplicates"], orpo["n_failed"]) == (320, 160, 1)
-    turn_2 = [r["score"] for r in records if r["model"] == "mistral-orpo" and r["turn"] == 2 and r["score"] != -1]
+    turn_2 = [
+        r["score"] for r in records if r["model"] == "mistral-orpo" and r["turn"] == 2 and r["score"] != -1
+    ]
     assert len(turn_2) == 159 and math.isclose(orpo["turn_2"], sum(turn_2) / 159)
     assert len(orpo["categories"]) == 8
 
@@ -62,9 +64,23 @@ def test_packaged_judge_prompts_are_fastchats_byte_for_byte(shared_data):
 def test_cli_scores_existing_judgments_as_json(shared_data, tmp_path):
     mt = shared_data / "mt_bench"
     out = subprocess.run(
-        [sys.executable, "-m", "notus", "eval", "mt-bench", "--judgments", str(mt / "model_judgment" / "gpt-4_single.jsonl"),
-         "--questions", str(mt / "question.jsonl"), "--output", str(tmp_path), "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "notus",
+            "eval",
+            "mt-bench",
+            "--judgments",
+            str(mt / "model_judgment" / "gpt-4_single.jsonl"),
+            "--questions",
+            str(mt / "question.jsonl"),
+            "--output",
+            str(tmp_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     table = json.loads(out.stdout)
     assert set(table["mistral-orpo-capybara"]) >= {"turn_1", "turn_2", "overall"}

@@ -4,7 +4,7 @@
     notus eval mt-bench --answers answers.jsonl --judge-model gpt-4 --output runs/mt_bench
     notus eval harness --model smollm2-135m-instruct --tasks leaderboard --offline-data ../shared/data/benchmarks
     notus eval preference --model runs/x/model --reference smollm2-135m-instruct --data pairs.jsonl
-    notus eval report --alpaca-annotations ... --mt-bench-judgments ... --output report/
+    notus eval report --alpaca-annotations ann.json --published ../shared/data/alpaca_eval/leaderboards
 
 Each command lives in `cli/eval_<name>.py`; this module only declares the arguments.
 """
@@ -33,6 +33,9 @@ def add_judge_args(p: argparse.ArgumentParser, default_model: str) -> None:
         "--judge-price-in", type=float, help="USD per 1k prompt tokens (default: known list price)"
     )
     g.add_argument("--judge-price-out", type=float, help="USD per 1k completion tokens")
+    g.add_argument(
+        "--judge-max-tokens", type=int, help="cap the judge's new tokens (default: the benchmark's)"
+    )
     g.add_argument("--judge-cache", help="SQLite judgment cache (default OUTPUT/judge_cache.sqlite)")
 
 
@@ -101,6 +104,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--published", help="folder with alpaca_eval leaderboards (../shared/data/alpaca_eval/leaderboards)"
     )
+    p.add_argument("--reference-results", help="folder of <model>/ lm-eval result JSONs (reference_results)")
     p.add_argument("--models", default="zephyr-7b-beta,notus-7b-v1", help="published models to show")
     p.add_argument("--output", default="runs/eval_report")
     p.set_defaults(func=_run("eval_report"))

@@ -86,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
             price_per_1k=price,
         )
         judge_name = Path(args.judge_model).name if Path(args.judge_model).is_dir() else args.judge_model
-        records = judge_answers(judge, judge_name, requests)
+        records = judge_answers(judge, judge_name, requests, args.judge_max_tokens)
         path = out / "model_judgment" / f"{judge_name.replace('/', '_')}_single.jsonl"
         write_jsonl(path, records)
         print(f"judgments: {path}", file=log)
@@ -99,8 +99,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"{failed} judgment(s) gave no [[rating]] (score -1): reported, not scored", file=log)
     out.mkdir(parents=True, exist_ok=True)
     (out / "scores.json").write_text(json.dumps(table, indent=2) + "\n")
-    if categories:
+    if any(row["categories"] for row in table.values()):
         print(f"radar plot: {radar_plot(table, out / 'radar.png')}", file=log)
+    else:
+        print("no radar plot: no scored judgment with a known category", file=log)
     if args.json:
         print(json.dumps(table, indent=2))
     else:

@@ -34,6 +34,35 @@ PRICES_PER_1K: dict[str, tuple[float, float]] = {
 }
 
 
+class LocalJudgeModel:
+    """A local transformers judge. For one-token requests with `logprobs` (AlpacaEval 2) it returns the
+    first token's top-5 log-probs in OpenAI's format from one forward pass; otherwise it generates."""
+
+    def __init__(self, ref: str):
+        self.inner = load_model(ref, backend="transformers")
+        self.name = ref
+
+    def generate(self, conversations: list, params: GenerationParams) -> list[Completion]:
+        if not (params.logprobs and params.max_new_tokens == 1):
+            return self.inner.generate(conversations, params)
+        import torch
+
+        tok, model = self.inner.tokenizer, self.inner.model
+        out = []
+        for conversation in conversations:
+            text = tok.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+            ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(model.device)
+            with torch.no_grad():
+                logps = torch.log_softmax(model(input_ids=ids).logits[0, -1].float(), dim=-1)
+            top = torch.topk(logps, 5)
+            tops = [
+                {"token": tok.decode([int(i)]), "logprob": float(v)} for v, i in zip(top.values, top.indices)
+            ]
+            first = dict(tops[0], top_logprobs=tops)
+            out.append(Completion(tops[0]["token"], int(ids.shape[1]), 1, "length", [first]))
+        return out
+
+
 def is_local_reference(ref: str) -> bool:
     """True for the embedded model names and existing model folders (judged in process)."""
     from notus.llm.models import EMBEDDED
@@ -118,6 +147,6 @@ def build_judge(
         )
         price = price_per_1k or PRICES_PER_1K.get(model)
     else:
-        inner = load_model(model, backend="transformers")
+        inner = LocalJudgeModel(model)
         price = price_per_1k or (0.0, 0.0)
     return Judge(inner, cache_path, price)

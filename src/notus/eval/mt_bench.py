@@ -172,9 +172,14 @@ def build_requests(
     return requests
 
 
-def judge_answers(judge: Any, judge_name: str, requests: list[JudgeRequest]) -> list[dict[str, Any]]:
+def judge_answers(
+    judge: Any, judge_name: str, requests: list[JudgeRequest], max_tokens: int | None = None
+) -> list[dict[str, Any]]:
     """Send every request to the judge; FastChat model_judgment records (score -1 when unparsed)."""
-    completions = judge.generate([r.messages() for r in requests], JUDGE_PARAMS)
+    params = (
+        JUDGE_PARAMS if max_tokens is None else GenerationParams(max_new_tokens=max_tokens, temperature=0.0)
+    )
+    completions = judge.generate([r.messages() for r in requests], params)
     records = []
     for request, completion in zip(requests, completions, strict=True):
         records.append(
