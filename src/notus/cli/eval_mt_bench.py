@@ -71,20 +71,9 @@ def main(args: argparse.Namespace) -> int:
         if not requests:
             raise NotusError("no answer matches the selected questions: check --answers and --question-ids")
 
-        from notus.eval.judges import build_judge
+        from notus.eval.judges import judge_from_args
 
-        price = (
-            (args.judge_price_in, args.judge_price_out or 0.0) if args.judge_price_in is not None else None
-        )
-        judge = build_judge(
-            args.judge_model,
-            base_url=args.judge_base_url,
-            api_key=args.judge_api_key,
-            cache_path=args.judge_cache or out / "judge_cache.sqlite",
-            concurrency=args.judge_concurrency,
-            max_retries=args.judge_max_retries,
-            price_per_1k=price,
-        )
+        judge = judge_from_args(args, out)
         judge_name = Path(args.judge_model).name if Path(args.judge_model).is_dir() else args.judge_model
         records = judge_answers(judge, judge_name, requests, args.judge_max_tokens)
         path = out / "model_judgment" / f"{judge_name.replace('/', '_')}_single.jsonl"

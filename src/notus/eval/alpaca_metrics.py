@@ -76,17 +76,23 @@ def average_length(outputs: list[str]) -> int:
     return int(sum(len(o) for o in outputs) / len(outputs)) if outputs else 0
 
 
-def load_annotations(path: str | Path) -> list[dict]:
-    """Rows of an alpaca_eval annotations file, checked; preferences parsed into floats or None."""
+def read_json_list(path: str | Path, what: str) -> list:
+    """A JSON file holding a list (alpaca_eval's annotations.json / model_outputs.json), or a clear error."""
     path = Path(path)
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(f"{path}: annotations file not found") from None
+        raise DataError(f"{path}: {what} file not found") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc}); expected alpaca_eval's annotations.json") from None
+        raise DataError(f"{path}: not valid JSON ({exc}); expected alpaca_eval's {what} format") from None
     if not isinstance(rows, list):
-        raise DataError(f"{path}: expected a JSON list of annotation objects, got {type(rows).__name__}")
+        raise DataError(f"{path}: expected a JSON list of {what} objects, got {type(rows).__name__}")
+    return rows
+
+
+def load_annotations(path: str | Path) -> list[dict]:
+    """Rows of an alpaca_eval annotations file, checked; preferences parsed into floats or None."""
+    rows = read_json_list(path, "annotations")
     for i, row in enumerate(rows):
         where = f"{path} row {i}"
         if not isinstance(row, dict):

@@ -20,17 +20,9 @@ from notus.core.errors import DataError, NotusError
 
 
 def load_outputs(path: str | Path, what: str, need_output: bool = True) -> list[dict[str, Any]]:
-    path = Path(path)
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"{path}: not valid JSON ({exc}); expected alpaca_eval's model_outputs.json"
-        ) from None
-    if not isinstance(rows, list):
-        raise DataError(f"{path}: expected a JSON list of {{instruction, output, generator}} objects")
+    from notus.eval.alpaca_metrics import read_json_list
+
+    rows = read_json_list(path, what)
     for i, row in enumerate(rows):
         need = ("instruction", "output") if need_output else ("instruction",)
         missing = [k for k in need if not isinstance(row, dict) or k not in row]
@@ -79,7 +71,7 @@ def _align(rows: list[dict], instructions: list[dict], what: str) -> list[dict]:
 def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
     from notus.eval.alpaca_judge import annotate
     from notus.eval.alpaca_metrics import leaderboard
-    from notus.eval.judges import build_judge
+    from notus.eval.judges import judge_from_args
     from notus.eval.lc_winrate import add_length_controlled
 
     if not args.reference:
@@ -94,16 +86,7 @@ def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
         outputs = _align(load_outputs(args.model_outputs, "model outputs"), instructions, "--model-outputs")
     (out / "model_outputs.json").write_text(json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
 
-    price = (args.judge_price_in, args.judge_price_out or 0.0) if args.judge_price_in is not None else None
-    judge = build_judge(
-        args.judge_model,
-        base_url=args.judge_base_url,
-        api_key=args.judge_api_key,
-        cache_path=args.judge_cache or out / "judge_cache.sqlite",
-        concurrency=args.judge_concurrency,
-        max_retries=args.judge_max_retries,
-        price_per_1k=price,
-    )
+    judge = judge_from_args(args, out)
     annotations = annotate(
         judge, instructions, reference, outputs, args.judge_prompt, args.seed, args.judge_max_tokens
     )

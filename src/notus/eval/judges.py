@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from notus.core.errors import NotusError
 from notus.llm.cache import CachedModel
@@ -150,3 +151,17 @@ def build_judge(
         inner = LocalJudgeModel(model)
         price = price_per_1k or (0.0, 0.0)
     return Judge(inner, cache_path, price)
+
+
+def judge_from_args(args: Any, output_dir: Path) -> Judge:
+    """The judge described by the CLI's `--judge-*` options (cache in the output folder by default)."""
+    price = (args.judge_price_in, args.judge_price_out or 0.0) if args.judge_price_in is not None else None
+    return build_judge(
+        args.judge_model,
+        base_url=args.judge_base_url,
+        api_key=args.judge_api_key,
+        cache_path=args.judge_cache or Path(output_dir) / "judge_cache.sqlite",
+        concurrency=args.judge_concurrency,
+        max_retries=args.judge_max_retries,
+        price_per_1k=price,
+    )
