@@ -36,6 +36,10 @@ def _f(x: Any, digits: int = 2) -> str:
     return "-" if x is None or x == "" else f"{float(x):.{digits}f}"
 
 
+def _ratio(length: float, base: float | None) -> str:
+    return "-" if not base else f"{100 * (length / base - 1):+.0f} %"
+
+
 def published_rows(folder: Path | None, reference_results: Path | None, models: list[str]) -> dict[str, dict]:
     """Per published model: alpaca rows per annotator, MT-Bench and Open LLM scores, from files."""
     rows: dict[str, dict] = {m: {"alpaca": {}, "mt_bench": None, "open_llm": {}} for m in models}
@@ -116,31 +120,37 @@ def build_report(
     output: Path,
 ) -> tuple[Path, Path]:
     md = ["# notus evaluation report", ""]
+    # answer length relative to the first published model with an AlpacaEval row (e.g. Zephyr-7B-beta)
+    base_name = next((n for n, p in published.items() if p["alpaca"]), None)
+    base_len = float(next(iter(published[base_name]["alpaca"].values()))["avg_length"]) if base_name else None
     md += [
         "## AlpacaEval",
         "",
-        "| model | source | leaderboard | win rate | SE | LC win rate | avg length | n |",
+        "| model | source | leaderboard | win rate | SE | LC win rate | avg length | length vs "
+        f"{base_name or 'first published'} | n |",
     ]
-    md += ["|---|---|---|---|---|---|---|---|"]
+    md += ["|---|---|---|---|---|---|---|---|---|"]
     points = []
     for name, r in evaluated_alpaca.items():
         board = LEADERBOARDS.get(r["annotator"], r["annotator"])
         md.append(
             f"| {name} | evaluated | {board} | {_f(r['win_rate'])} | {_f(r['standard_error'])} | "
-            f"{_f(r.get('length_controlled_winrate'))} | {r['avg_length']} | {r['n_total']} |"
+            f"{_f(r.get('length_controlled_winrate'))} | {r['avg_length']} | {_ratio(r['avg_length'], base_len)} "
+            f"| {r['n_total']} |"
         )
         points.append((f"{name} ({board})", r["avg_length"], r["win_rate"]))
     for name, p in published.items():
         for annotator, r in p["alpaca"].items():
             md.append(
                 f"| {name} | published | {LEADERBOARDS[annotator]} | {_f(r['win_rate'])} | {_f(r['standard_error'])} | "
-                f"{_f(r.get('length_controlled_winrate'))} | {r['avg_length']} | {r['n_total']} |"
+                f"{_f(r.get('length_controlled_winrate'))} | {r['avg_length']} | "
+                f"{_ratio(float(r['avg_length']), base_len)} | {r['n_total']} |"
             )
             points.append(
                 (f"{name} ({LEADERBOARDS[annotator]})", float(r["avg_length"]), float(r["win_rate"]))
             )
         if not p["alpaca"]:
-            md.append(f"| {name} | published | - | - | - | - | - | - |")
+            md.append(f"| {name} | published | - | - | - | - | - | - | - |")
     md += [
         "",
         "## MT-Bench",
