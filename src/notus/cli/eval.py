@@ -45,6 +45,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("alpaca", help="AlpacaEval: win rates from annotations, or generate + judge")
     p.add_argument("--annotations", nargs="+", metavar="FILE", help="alpaca_eval annotations.json file(s)")
     p.add_argument("--model", help="model to evaluate (generates its outputs)")
+    p.add_argument("--model-base-url", help="serve --model from this OpenAI-compatible endpoint")
     p.add_argument("--model-outputs", help="existing outputs in alpaca_eval's model_outputs.json format")
     p.add_argument("--instructions", help="instructions file (model_outputs.json format; default Hub)")
     p.add_argument("--reference", help="reference outputs (model_outputs.json format)")
@@ -61,6 +62,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("mt-bench", help="MT-Bench: two-turn answers and single-answer grading")
     p.add_argument("--model", help="model to evaluate (generates its answers)")
+    p.add_argument("--model-base-url", help="serve --model from this OpenAI-compatible endpoint")
     p.add_argument("--model-id", help="model name in the answer/judgment files (default: --model)")
     p.add_argument("--answers", nargs="+", metavar="FILE", help="FastChat model_answer JSONL file(s)")
     p.add_argument("--judgments", nargs="+", metavar="FILE", help="score existing model_judgment JSONL")

@@ -55,11 +55,13 @@ def main(args: argparse.Namespace) -> int:
     else:
         questions = _select(questions, args)
         if args.model:
+            from notus.eval.judges import answerer_from_args
             from notus.eval.mt_bench_generate import generate_answers
-            from notus.llm.contract import load_model
 
             model_id = args.model_id or Path(args.model).name
-            answers = generate_answers(load_model(args.model), questions, model_id, args.max_new_tokens)
+            answers = generate_answers(
+                answerer_from_args(args.model, args.model_base_url), questions, model_id, args.max_new_tokens
+            )
             write_jsonl(out / "model_answer" / f"{model_id}.jsonl", answers)
             print(f"answers: {out / 'model_answer' / f'{model_id}.jsonl'}", file=log)
         else:

@@ -42,10 +42,13 @@ def load_instructions(path: str | None) -> list[dict[str, Any]]:
     return [{"instruction": r["instruction"], "dataset": r.get("dataset", "")} for r in data]
 
 
-def generate_outputs(model_ref: str, instructions: list[dict], max_new_tokens: int) -> list[dict[str, Any]]:
-    from notus.llm.contract import GenerationParams, load_model
+def generate_outputs(
+    model_ref: str, instructions: list[dict], max_new_tokens: int, base_url: str | None = None
+) -> list[dict[str, Any]]:
+    from notus.eval.judges import answerer_from_args
+    from notus.llm.contract import GenerationParams
 
-    model = load_model(model_ref)
+    model = answerer_from_args(model_ref, base_url)
     name = Path(model_ref).name if Path(model_ref).is_dir() else model_ref
     conversations = [[{"role": "user", "content": r["instruction"]}] for r in instructions]
     outs = model.generate(conversations, GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0))
@@ -81,7 +84,7 @@ def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
     instructions = load_instructions(args.instructions)[: args.max_instances]
     reference = _align(load_outputs(args.reference, "reference outputs"), instructions, "--reference")
     if args.model:
-        outputs = generate_outputs(args.model, instructions, args.max_new_tokens)
+        outputs = generate_outputs(args.model, instructions, args.max_new_tokens, args.model_base_url)
     else:
         outputs = _align(load_outputs(args.model_outputs, "model outputs"), instructions, "--model-outputs")
     (out / "model_outputs.json").write_text(json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")

@@ -165,3 +165,10 @@ def judge_from_args(args: Any, output_dir: Path) -> Judge:
         max_retries=args.judge_max_retries,
         price_per_1k=price,
     )
+
+
+def answerer_from_args(model: str, base_url: str | None) -> Model:
+    """The model under evaluation: local (transformers) or served behind an OpenAI-compatible URL."""
+    if base_url:
+        return load_model(model, backend="openai", base_url=base_url)
+    return load_model(model)
