@@ -12,8 +12,9 @@ import math
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from eval_http import chat_answer, read_body, send_json, serve
 
 from notus.eval.alpaca_judge import parse_logprob, render
 from notus.llm.contract import Completion
@@ -47,7 +48,7 @@ def recorded_verdicts(annotations):
 def make_handler(table, system_prompt, seen):
     class ReplayJudge(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = read_body(self)
             system, user = body["messages"]
             instruction = user["content"].split('"instruction": """', 1)[1].split('""",\n}', 1)[0]
             ok = (
@@ -59,7 +60,7 @@ def make_handler(table, system_prompt, seen):
                 and body["top_logprobs"] == 5
             )
             if not ok:
-                return self._send(400, {"error": {"message": "unexpected request"}})
+                return send_json(self, 400, {"error": {"message": "unexpected request"}})
             reference, content, recorded_ref_first = table[instruction]
             first_block = user["content"].split('"model_identifier": "M"')[0]
             ref_first = f'"output": """{reference}"""' in first_block
@@ -75,27 +76,8 @@ def make_handler(table, system_prompt, seen):
                     for c in content
                 ]
             seen.append(instruction)
-            self._send(
-                200,
-                {
-                    "choices": [
-                        {
-                            "message": {"role": "assistant", "content": content[0]["token"]},
-                            "logprobs": {"content": content},
-                            "finish_reason": "length",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": len(user["content"]) // 4, "completion_tokens": 1},
-                },
-            )
-
-        def _send(self, status, payload):
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer = chat_answer(content[0]["token"], len(user["content"]) // 4, 1, logprobs=content)
+            send_json(self, 200, answer)
 
         def log_message(self, *args):
             pass
@@ -108,11 +90,7 @@ def test_alpaca_eval_2_published_row_from_replayed_judge(shared_data, tmp_path):
     annotations = json.loads((ae / "annotations/weighted_alpaca_eval_gpt4_turbo/alpaca-7b.json").read_text())
     system_prompt = render("alpaca_eval_v2", "x", "y", "z")[0]["content"]
     seen: list[str] = []
-    httpd = ThreadingHTTPServer(
-        ("127.0.0.1", 0), make_handler(recorded_verdicts(annotations), system_prompt, seen)
-    )
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serve(make_handler(recorded_verdicts(annotations), system_prompt, seen)) as url:
         result = subprocess.run(
             [
                 sys.executable,
@@ -127,7 +105,7 @@ def test_alpaca_eval_2_published_row_from_replayed_judge(shared_data, tmp_path):
                 "--reference",
                 str(ae / "model_outputs/gpt4_1106_preview.json"),
                 "--judge-base-url",
-                f"http://127.0.0.1:{httpd.server_port}/v1",
+                url,
                 "--judge-model",
                 "gpt-4-1106-preview",
                 "--judge-api-key",
@@ -145,9 +123,6 @@ def test_alpaca_eval_2_published_row_from_replayed_judge(shared_data, tmp_path):
             check=True,
             env={**os.environ, "HF_HUB_OFFLINE": "1"},
         )
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert len(seen) == 805
     row = json.loads(result.stdout)["alpaca-7b"]
     with (ae / "leaderboards/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv").open() as fh:

@@ -9,10 +9,10 @@ import json
 import math
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from eval_http import chat_answer, read_body, send_json, serve
 
 from notus.core.runs import read_jsonl
 from notus.eval.mt_bench import judge_prompts
@@ -26,7 +26,7 @@ def make_handler(recorded: dict[str, dict], seen: list[str]):
 
     class ReplayJudge(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = read_body(self)
             messages = body["messages"]
             record = recorded.get(messages[-1]["content"]) if len(messages) == 2 else None
             ok = (
@@ -37,30 +37,11 @@ def make_handler(recorded: dict[str, dict], seen: list[str]):
                 and body["max_tokens"] == 2048
             )
             if not ok:
-                return self._send(
-                    400, {"error": {"message": "prompt differs from every recorded user_prompt"}}
+                return send_json(
+                    self, 400, {"error": {"message": "prompt differs from every recorded user_prompt"}}
                 )
             seen.append(messages[-1]["content"])
-            self._send(
-                200,
-                {
-                    "choices": [
-                        {
-                            "message": {"role": "assistant", "content": record["judgment"]},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": len(messages[-1]["content"]) // 4, "completion_tokens": 100},
-                },
-            )
-
-        def _send(self, status, payload):
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 200, chat_answer(record["judgment"], len(messages[-1]["content"]) // 4, 100))
 
         def log_message(self, *args):
             pass
@@ -73,12 +54,8 @@ def replay_judge(shared_data):
     records = read_jsonl(shared_data / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl")
     recorded = {r["user_prompt"]: r for r in records}
     seen: list[str] = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(recorded, seen))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/v1", records, seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(make_handler(recorded, seen)) as url:
+        yield url, records, seen
 
 
 def run_cli(shared_data, url, out):

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from eval_http import chat_answer, read_body, send_json, serve
 
 
 def make_handler(calls):
     class Server(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = read_body(self)
             calls.append(body)
             if body["model"] == "judge":
                 text = (
@@ -24,17 +25,7 @@ def make_handler(calls):
                 )
             else:
                 text = f"answer {len(body['messages'])} at t={body['temperature']}"
-            data = json.dumps(
-                {
-                    "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 200, chat_answer(text, 10, 5))
 
         def log_message(self, *args):
             pass
@@ -44,11 +35,8 @@ def make_handler(calls):
 
 def test_mt_bench_with_served_answerer_and_judge(shared_data, tmp_path):
     calls: list[dict] = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(calls))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_port}/v1"
     mt = shared_data / "mt_bench"
-    try:
+    with serve(make_handler(calls)) as url:
         result = subprocess.run(
             [
                 sys.executable,
@@ -80,9 +68,6 @@ def test_mt_bench_with_served_answerer_and_judge(shared_data, tmp_path):
             text=True,
             check=True,
         )
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     answers = {
         a["question_id"]: a["choices"][0]["turns"]
         for a in map(json.loads, (tmp_path / "model_answer/answerer.jsonl").read_text().splitlines())
