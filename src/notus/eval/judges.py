@@ -85,8 +85,15 @@ class JudgeUsage:
 class Judge:
     """A cached judge model that counts tokens and money."""
 
-    def __init__(self, model: Model, cache_path: str | Path, price_per_1k: tuple[float, float] | None):
-        self.cached = CachedModel(model, cache_path)
+    def __init__(
+        self,
+        model: Model,
+        cache_path: str | Path,
+        price_per_1k: tuple[float, float] | None,
+        chunk_size: int = 8,
+    ):
+        # each chunk of cache misses is sent together (in parallel) and committed when it is back
+        self.cached = CachedModel(model, cache_path, chunk_size=chunk_size)
         self.name = model.name
         self.price_per_1k = price_per_1k
 
@@ -150,7 +157,7 @@ def build_judge(
     else:
         inner = LocalJudgeModel(model)
         price = price_per_1k or (0.0, 0.0)
-    return Judge(inner, cache_path, price)
+    return Judge(inner, cache_path, price, chunk_size=max(8, 4 * concurrency))
 
 
 def judge_from_args(args: Any, output_dir: Path) -> Judge:
