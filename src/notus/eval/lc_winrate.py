@@ -22,6 +22,7 @@ Both need the instruction difficulty: `--instruction-difficulty FILE`, or the Hu
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def _logistic(x: float) -> float:
     return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
 
+@functools.lru_cache(maxsize=8)
 def load_weights(path: str | Path) -> dict[str, dict[str, float]]:
     """alpaca_eval GLM weights CSV: model -> {feature: weight}."""
     with Path(path).open(encoding="utf-8") as fh:
@@ -43,8 +45,10 @@ def load_weights(path: str | Path) -> dict[str, dict[str, float]]:
     return {r[""]: {k: float(r[k]) for k in (LEN, DIFF, GAMED)} for r in rows}
 
 
+@functools.lru_cache(maxsize=8)
 def load_difficulty(path: str | Path | None) -> list[float] | None:
-    """Per-instruction difficulty (alpaca_eval instruction_difficulty.csv), from a file or the Hub."""
+    """Per-instruction difficulty (alpaca_eval instruction_difficulty.csv), from a file or the Hub
+    (asked once per process, so an offline machine waits for the Hub at most once)."""
     if path is None:
         try:
             from huggingface_hub import hf_hub_download
