@@ -51,7 +51,11 @@ def load_difficulty(path: str | Path | None) -> list[float] | None:
     (asked once per process, so an offline machine waits for the Hub at most once)."""
     if path is None:
         try:
+            import socket
+
             from huggingface_hub import hf_hub_download
+
+            socket.create_connection(("huggingface.co", 443), timeout=3).close()  # offline: fail fast
 
             path = hf_hub_download("tatsu-lab/alpaca_eval", "instruction_difficulty.csv", repo_type="dataset")
         except Exception:  # offline or no access: the LC win rate is then reported as unavailable
