@@ -38,7 +38,13 @@ def load_instructions(path: str | None) -> list[dict[str, Any]]:
         return load_outputs(path, "instructions", need_output=False)
     from datasets import load_dataset
 
-    data = load_dataset("tatsu-lab/alpaca_eval", "alpaca_eval", split="eval", trust_remote_code=False)
+    try:
+        data = load_dataset("tatsu-lab/alpaca_eval", "alpaca_eval", split="eval")
+    except Exception as exc:  # offline, no access, or the Hub changed
+        raise DataError(
+            f"could not load tatsu-lab/alpaca_eval from the Hub ({type(exc).__name__}); pass --instructions "
+            "FILE (alpaca_eval model_outputs.json format)"
+        ) from None
     return [{"instruction": r["instruction"], "dataset": r.get("dataset", "")} for r in data]
 
 

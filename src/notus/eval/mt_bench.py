@@ -83,7 +83,13 @@ def load_questions(path: str | Path | None) -> list[dict[str, Any]]:
         return read_jsonl_file(path, ("question_id", "category", "turns"), "MT-Bench question")
     from datasets import load_dataset
 
-    rows = load_dataset(HUB_QUESTIONS, split="train")
+    try:
+        rows = load_dataset(HUB_QUESTIONS, split="train")
+    except Exception as exc:  # offline, no access, or the Hub changed
+        raise DataError(
+            f"could not load MT-Bench questions from the Hub ({HUB_QUESTIONS}: {type(exc).__name__}); "
+            "pass --questions FILE (FastChat's question.jsonl)"
+        ) from None
     return [{"question_id": r["prompt_id"], "category": r["category"], "turns": r["prompt"]} for r in rows]
 
 
