@@ -6,7 +6,7 @@
 Writes `model_outputs.json` (alpaca_eval format: instruction, output, generator, dataset),
 `annotations.json` (alpaca_eval annotation format) and `leaderboard.json` into `--output`.
 Instructions come from `--instructions` (any model_outputs.json-style file) or the Hub dataset
-`tatsu-lab/alpaca_eval` (config `alpaca_eval`, split `eval`, 805 rows) when online.
+`tatsu-lab/alpaca_eval` (its `alpaca_eval.json`, 805 rows) when online.
 """
 
 from __future__ import annotations
@@ -34,18 +34,22 @@ def load_outputs(path: str | Path, what: str, need_output: bool = True) -> list[
 
 
 def load_instructions(path: str | None) -> list[dict[str, Any]]:
+    """Instructions from a file, or alpaca_eval.json (805 rows) of the Hub dataset tatsu-lab/alpaca_eval."""
     if path:
         return load_outputs(path, "instructions", need_output=False)
-    from datasets import load_dataset
-
     try:
-        data = load_dataset("tatsu-lab/alpaca_eval", "alpaca_eval", split="eval")
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download("tatsu-lab/alpaca_eval", "alpaca_eval.json", repo_type="dataset")
     except Exception as exc:  # offline, no access, or the Hub changed
         raise DataError(
             f"could not load tatsu-lab/alpaca_eval from the Hub ({type(exc).__name__}); pass --instructions "
             "FILE (alpaca_eval model_outputs.json format)"
         ) from None
-    return [{"instruction": r["instruction"], "dataset": r.get("dataset", "")} for r in data]
+    return [
+        {"instruction": r["instruction"], "dataset": r.get("dataset", "")}
+        for r in load_outputs(path, "instructions", False)
+    ]
 
 
 def generate_outputs(
