@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,13 +35,32 @@ def chat_answer(text: str, prompt_tokens: int, completion_tokens: int, logprobs:
     }
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 64  # many concurrent judge requests: no refused connections under load
+    daemon_threads = True
+
+
 @contextmanager
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Run the handler on a free port; yields the `/v1` base URL; always shuts the server down."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}/v1"
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def run_notus(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m notus ARGS`; a failure shows the command's stderr in the assertion message."""
+    result = subprocess.run(
+        [sys.executable, "-m", "notus", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, (
+        f"notus {' '.join(args[:2])} exited {result.returncode}:\n{result.stderr[-3000:]}"
+    )
+    return result

@@ -9,12 +9,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
-import sys
 from http.server import BaseHTTPRequestHandler
 
-from eval_http import chat_answer, read_body, send_json, serve
+from eval_http import chat_answer, read_body, run_notus, send_json, serve
 
 from notus.eval.alpaca_judge import parse_logprob, render
 from notus.llm.contract import Completion
@@ -91,11 +88,8 @@ def test_alpaca_eval_2_published_row_from_replayed_judge(shared_data, tmp_path):
     system_prompt = render("alpaca_eval_v2", "x", "y", "z")[0]["content"]
     seen: list[str] = []
     with serve(make_handler(recorded_verdicts(annotations), system_prompt, seen)) as url:
-        result = subprocess.run(
+        result = run_notus(
             [
-                sys.executable,
-                "-m",
-                "notus",
                 "eval",
                 "alpaca",
                 "--model-outputs",
@@ -111,17 +105,14 @@ def test_alpaca_eval_2_published_row_from_replayed_judge(shared_data, tmp_path):
                 "--judge-api-key",
                 "test",
                 "--judge-max-retries",
-                "0",
+                "2",
                 "--judge-concurrency",
                 "16",
                 "--output",
                 str(tmp_path),
                 "--json",
             ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            env={"HF_HUB_OFFLINE": "1"},
         )
     assert len(seen) == 805
     row = json.loads(result.stdout)["alpaca-7b"]

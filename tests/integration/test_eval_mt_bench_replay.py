@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from eval_http import chat_answer, read_body, send_json, serve
+from eval_http import chat_answer, read_body, run_notus, send_json, serve
 
 from notus.core.runs import read_jsonl
 from notus.eval.mt_bench import judge_prompts
@@ -79,12 +78,12 @@ def run_cli(shared_data, url, out):
         "--judge-api-key",
         "test-key",
         "--judge-max-retries",
-        "0",
+        "2",
         "--output",
         str(out),
         "--json",
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return run_notus(cmd[3:])
 
 
 def test_replayed_gpt4_judge_reproduces_recorded_scores(shared_data, replay_judge, tmp_path):

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from eval_http import run_notus
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def notus(*args: str) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "notus", "eval", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **OFFLINE},
-    )
+    return run_notus(["eval", *args], env=OFFLINE)
 
 
 @pytest.mark.slow

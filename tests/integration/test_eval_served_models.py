@@ -5,11 +5,9 @@ temperatures go through the model contract; `[[rating]]` verdicts are scored."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from http.server import BaseHTTPRequestHandler
 
-from eval_http import chat_answer, read_body, send_json, serve
+from eval_http import chat_answer, read_body, run_notus, send_json, serve
 
 
 def make_handler(calls):
@@ -37,11 +35,8 @@ def test_mt_bench_with_served_answerer_and_judge(shared_data, tmp_path):
     calls: list[dict] = []
     mt = shared_data / "mt_bench"
     with serve(make_handler(calls)) as url:
-        result = subprocess.run(
+        result = run_notus(
             [
-                sys.executable,
-                "-m",
-                "notus",
                 "eval",
                 "mt-bench",
                 "--model",
@@ -64,9 +59,6 @@ def test_mt_bench_with_served_answerer_and_judge(shared_data, tmp_path):
                 str(tmp_path),
                 "--json",
             ],
-            capture_output=True,
-            text=True,
-            check=True,
         )
     answers = {
         a["question_id"]: a["choices"][0]["turns"]
