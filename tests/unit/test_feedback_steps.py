@@ -198,3 +198,17 @@ def test_recipe_contracts_fail_before_any_model_loads(tmp_path):
     assert CountingBackend.loads == 0 and not (tmp_path / "run").exists()
     with pytest.raises(RecipeError, match="unknown key"):
         load_recipe(FeedbackRecipe, None, ["prompts=x", "generate.nn=2"])
+
+
+@pytest.mark.parametrize("name", ["cpu.yaml", "ultrafeedback-7b.yaml"])
+def test_shipped_recipes_load_and_pass_their_contracts(name):
+    from pathlib import Path
+
+    from notus.core.config import load_recipe
+    from notus.feedback.pipeline import FeedbackRecipe, contract_problems
+
+    root = Path(__file__).resolve().parents[2]
+    recipe = load_recipe(FeedbackRecipe, root / "recipes" / "feedback" / name)
+    assert contract_problems(recipe) == []
+    if name == "cpu.yaml":
+        assert len(load_prompts(str(root / recipe.prompts), limit=recipe.limit)) == 20

@@ -71,8 +71,8 @@ def steps(recipe: FeedbackRecipe) -> list[Step]:
     ]
 
 
-def validate(recipe: FeedbackRecipe) -> list[dict[str, Any]]:
-    """Check backends, column contracts and the prompt file; return the prompts. Loads no model."""
+def contract_problems(recipe: FeedbackRecipe) -> list[str]:
+    """Unknown backends and fields a step needs that no earlier step produces (no I/O, no model)."""
     _register_backends()
     problems = [
         f"{key}: unknown backend {value!r}; choose one of {', '.join(BACKENDS.names())}"
@@ -84,6 +84,12 @@ def validate(recipe: FeedbackRecipe) -> list[dict[str, Any]]:
         missing = [f for f in step.needs if f not in available]
         problems += [f"step {step.name!r} needs field {f!r}, which no earlier step produces" for f in missing]
         available |= set(step.produces)
+    return problems
+
+
+def validate(recipe: FeedbackRecipe) -> list[dict[str, Any]]:
+    """Check backends, column contracts and the prompt file; return the prompts. Loads no model."""
+    problems = contract_problems(recipe)
     if problems:
         raise RecipeError(problems, "feedback recipe")
     return load_prompts(recipe.prompts, recipe.split, recipe.limit)
