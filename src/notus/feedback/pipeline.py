@@ -108,17 +108,20 @@ def run_pipeline(recipe: FeedbackRecipe, progress: bool = True) -> dict[str, Any
     generated, rated = out / "generated.jsonl", out / "rated.jsonl"
     loaded: dict[tuple, Any] = {}
 
-    def model(ref: str, backend: str, urls: list[str], cache: Path) -> Any:
+    def model(ref: str, backend: str, urls: list[str], cache: Path, **options: object) -> Any:
         key = (ref, backend, tuple(urls), cache)
         if key not in loaded:
-            loaded[key] = open_model(ref, backend, urls or None, cache=cache)
+            loaded[key] = open_model(ref, backend, urls or None, cache=cache, **options)
         return loaded[key]
 
     models = {
         m: model(m, recipe.backend, recipe.base_urls, cache_path(generated)) for m in recipe.generate.models
     }
     gen.generate(prompts, models, recipe.generate, str(generated), progress=progress)
-    judge = model(recipe.rate.judge, recipe.judge_backend, recipe.judge_base_urls, cache_path(rated))
+    json_mode = {"json_mode": True} if recipe.rate.json_mode and recipe.judge_backend == "llamacpp" else {}
+    judge = model(
+        recipe.rate.judge, recipe.judge_backend, recipe.judge_base_urls, cache_path(rated), **json_mode
+    )
     rt.rate(read_rows(generated), judge, recipe.rate, str(rated), progress=progress)
 
     from notus.data.binarize import binarize

@@ -6,6 +6,7 @@ Path("report.md").write_text(report_markdown(summary))
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -65,5 +66,5 @@ def report_markdown(summary: dict[str, Any]) -> str:
         for kind, reasons in summary["failure_reasons"].items():
             lines += [f"- {kind}: " + "; ".join(f"{r} ({n})" for r, n in reasons.items())]
     if summary["binarize"]:
-        lines += ["", "## Binarization", "", f"`{summary['binarize']}`"]
+        lines += ["", "## Binarization", "", "```json", json.dumps(summary["binarize"], indent=1), "```"]
     return "\n".join(lines) + "\n"
