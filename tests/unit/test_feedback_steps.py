@@ -99,10 +99,17 @@ def test_rate_fills_raw_ultrafeedback_schema_and_keeps_raw_text(tmp_path):
         str(tmp_path / "g.jsonl"),
         progress=False,
     )
-    judge = FakeJudge()
+    judge, critic = FakeJudge(), FakeJudge()
     config = RateConfig(critique=True, overall=True)
-    rate(read_jsonl(tmp_path / "g.jsonl"), judge, config, str(tmp_path / "r.jsonl"), progress=False)
-    assert judge.calls == 2 * (4 + 1 + 3)  # per prompt: 4 aspects + overall + 3 critiques
+    rate(
+        read_jsonl(tmp_path / "g.jsonl"),
+        judge,
+        config,
+        str(tmp_path / "r.jsonl"),
+        progress=False,
+        critic=critic,
+    )
+    assert (judge.calls, critic.calls) == (2 * (4 + 1), 2 * 3)  # per prompt: 4 aspects + overall; 3 critiques
     rows = read_jsonl(tmp_path / "r.jsonl")
     c0, c1 = rows[0]["completions"][:2]
     assert set(rows[0]) == ROW_KEYS and set(c0) == COMPLETION_KEYS

@@ -190,9 +190,12 @@ def cmd_rate(args: argparse.Namespace) -> int:
         print(f"rated {n} rows with {args.workers} workers -> {args.output}")
         return 0
     indices = _shard(args, len(rows))
-    options = {"json_mode": True} if args.json_mode and args.backend == "llamacpp" else {}
-    judge = _model(args, args.judge, **options)
-    new = rate([rows[i] for i in indices], judge, config, args.output, indices, not args.quiet)
+    judge = critic = _model(args, args.judge)
+    if args.json_mode and args.backend == "llamacpp" and not args.base_url:
+        from notus.feedback.prompts import RATINGS_SCHEMA
+
+        judge = _model(args, args.judge, json_schema=RATINGS_SCHEMA)  # grammar-constrained ratings
+    new = rate([rows[i] for i in indices], judge, config, args.output, indices, not args.quiet, critic)
     print(
         f"rated {new} new rows ({len(indices)} in total) -> {args.output}; raw judge answers in {args.output}.judgments.jsonl"
     )

@@ -22,6 +22,7 @@ from notus.core.runs import start_run, write_jsonl
 from notus.feedback import generate as gen
 from notus.feedback import rate as rt
 from notus.feedback.engines import open_model
+from notus.feedback.prompts import RATINGS_SCHEMA
 from notus.feedback.report import feedback_report, report_markdown
 from notus.feedback.store import cache_path, load_prompts, read_rows
 from notus.llm.contract import BACKENDS
@@ -118,20 +119,21 @@ def run_pipeline(recipe: FeedbackRecipe, progress: bool = True) -> dict[str, Any
         m: model(m, recipe.backend, recipe.base_urls, cache_path(generated)) for m in recipe.generate.models
     }
     gen.generate(prompts, models, recipe.generate, str(generated), progress=progress)
-    json_mode = {"json_mode": True} if recipe.rate.json_mode and recipe.judge_backend == "llamacpp" else {}
-    judge = model(
-        recipe.rate.judge, recipe.judge_backend, recipe.judge_base_urls, cache_path(rated), **json_mode
+    judge_args = (recipe.rate.judge, recipe.judge_backend, recipe.judge_base_urls, cache_path(rated))
+    json_judge = recipe.rate.json_mode and recipe.judge_backend == "llamacpp"  # grammar-constrained ratings
+    critic = model(*judge_args) if recipe.rate.critique or not json_judge else None
+    judge = (
+        open_model(*judge_args[:2], None, judge_args[3], json_schema=RATINGS_SCHEMA) if json_judge else critic
     )
-    rt.rate(read_rows(generated), judge, recipe.rate, str(rated), progress=progress)
+    rt.rate(read_rows(generated), judge, recipe.rate, str(rated), progress=progress, critic=critic)
 
     from notus.data.binarize import binarize
 
     pairs, stats = binarize(read_rows(rated), recipe.binarize.strategy, recipe.binarize.seed)
     write_jsonl(out / "pairs.jsonl", pairs)
     summary = feedback_report(rated, stats.as_dict())
-    summary["cache"] = {
-        name: vars(m.stats) for name, m in (("judge", judge), *models.items()) if hasattr(m, "stats")
-    }
+    used = {"judge": judge, **({"critic": critic} if critic is not judge and critic else {}), **models}
+    summary["cache"] = {name: vars(m.stats) for name, m in used.items() if hasattr(m, "stats")}
     (out / "report.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / "report.md").write_text(report_markdown(summary), encoding="utf-8")
     return summary

@@ -25,6 +25,28 @@ ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 JUDGE_TEMPLATES = (*ASPECTS, "overall")  # "overall": the single overall-rating prompt (1-5)
 TYPED_ASPECTS = {"truthfulness": ("0", "1", "2", "3"), "helpfulness": ("1", "2", "3")}
 PRINCIPLES = ("helpfulness", "honesty", "truthfulness", "verbalized_calibration")
+# The JSON answer the judge prompts ask for in JSON mode; backends with structured output
+# (llama.cpp grammars) are constrained to it, so even a tiny judge yields readable ratings.
+RATINGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "ratings": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 16,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "rating": {"enum": [1, 2, 3, 4, 5, "N/A"]},
+                    "rationale": {"type": "string", "maxLength": 200},
+                    "type": {"type": "array", "items": {"enum": ["0", "1", "2", "3"]}, "maxItems": 3},
+                },
+                "required": ["rating", "rationale"],
+            },
+        }
+    },
+    "required": ["ratings"],
+}
 
 
 @cache

@@ -37,7 +37,7 @@ class RateConfig:
     aspects: list[str] = field(default_factory=lambda: list(ASPECTS))
     overall: bool = False  # the single overall-rating prompt (kept in the judgments file)
     critique: bool = False  # critique + overall_score per completion
-    json_mode: bool = False  # ask for JSON ratings (the parser reads both shapes either way)
+    json_mode: bool = False  # ask for JSON ratings; constrained to RATINGS_SCHEMA on llamacpp
     max_new_tokens: int = 512
     critique_max_new_tokens: int = 256
     seed: int = 42
@@ -136,8 +136,13 @@ def rate(
     output: str,
     indices: list[int] | None = None,
     progress: bool = True,
+    critic: Model | None = None,
 ) -> int:
-    """Append one rated row per input row to `output` (resuming it); returns the rows rated now."""
+    """Append one rated row per input row to `output` (resuming it); returns the rows rated now.
+
+    `critic` answers the critique requests (default: the judge); it differs from the judge when the
+    judge is constrained to JSON ratings (`json_mode` on a backend with structured output).
+    """
     problems = config.check()
     if problems:
         raise NotusError("; ".join(problems))
@@ -166,7 +171,8 @@ def rate(
             for params, is_critique in ((aspect_params, False), (critique_params, True)):
                 batch = [(i, k) for i, k in flat if (requests[i][k][0] == "critique") == is_critique]
                 if batch:
-                    outs = judge.generate([requests[i][k][2] for i, k in batch], params)
+                    model = (critic or judge) if is_critique else judge
+                    outs = model.generate([requests[i][k][2] for i, k in batch], params)
                     answers.update({key: o.text for key, o in zip(batch, outs, strict=True)})
             for i in chunk:
                 rated, records = rate_row(

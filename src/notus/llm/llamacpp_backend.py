@@ -2,7 +2,8 @@
 
     model = load_model("smollm2-135m-instruct", backend="llamacpp")          # the embedded GGUF
     model = load_model("path/to/model.Q4_K_M.gguf", backend="llamacpp", n_ctx=8192, n_threads=4)
-    model = load_model(..., backend="llamacpp", json_mode=True)             # JSON-constrained output
+    model = load_model(..., backend="llamacpp", json_mode=True)             # any JSON object
+    model = load_model(..., backend="llamacpp", json_schema={...})          # JSON following a schema
 
 Requests run one after another through `create_chat_completion` (llama-cpp-python has no
 multi-sequence batching in its high-level API); they are ordered so that conversations sharing a
@@ -47,6 +48,7 @@ class LlamaCppModel:
         n_threads: int | None = None,
         n_batch: int = 512,
         json_mode: bool = False,
+        json_schema: dict | None = None,
         verbose: bool = False,
     ):
         try:
@@ -57,8 +59,14 @@ class LlamaCppModel:
                 "(or `pip install 'notus[llamacpp]'`)"
             ) from None
         self.name = ref
-        self.json_mode = json_mode
-        threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or os.cpu_count() or 1
+        self.response_format = None  # grammar-constrained output (llama.cpp's structured output)
+        if json_schema is not None:
+            self.response_format = {"type": "json_object", "schema": json_schema}
+        elif json_mode:
+            self.response_format = {"type": "json_object"}
+        # half the logical CPUs (llama-cpp-python's own default): llama.cpp's threads spin at each
+        # barrier, so one thread per core, never more, and fewer when the machine is shared
+        threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         self.llm = Llama(
             model_path=str(gguf_path(ref)),
             n_ctx=n_ctx,
@@ -78,8 +86,8 @@ class LlamaCppModel:
             stop=params.stop or None,
             seed=params.seed if params.seed is not None else DEFAULT_SEED,
         )
-        if self.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
+        if self.response_format:
+            kwargs["response_format"] = self.response_format
         if params.logprobs:
             kwargs.update(logprobs=True, top_logprobs=5)
         try:
