@@ -192,9 +192,11 @@ def cmd_rate(args: argparse.Namespace) -> int:
     indices = _shard(args, len(rows))
     judge = critic = _model(args, args.judge)
     if args.json_mode and args.backend == "llamacpp" and not args.base_url:
-        from notus.feedback.prompts import RATINGS_SCHEMA
+        from notus.feedback.prompts import ratings_schema
 
-        judge = _model(args, args.judge, json_schema=RATINGS_SCHEMA)  # grammar-constrained ratings
+        sizes = {len(r["completions"]) for r in rows}  # exactly one rating per completion when all rows agree
+        schema = ratings_schema(sizes.pop() if len(sizes) == 1 else None)
+        judge = _model(args, args.judge, json_schema=schema)  # grammar-constrained ratings
     new = rate([rows[i] for i in indices], judge, config, args.output, indices, not args.quiet, critic)
     print(
         f"rated {new} new rows ({len(indices)} in total) -> {args.output}; raw judge answers in {args.output}.judgments.jsonl"

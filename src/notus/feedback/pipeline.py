@@ -22,7 +22,7 @@ from notus.core.runs import start_run, write_jsonl
 from notus.feedback import generate as gen
 from notus.feedback import rate as rt
 from notus.feedback.engines import open_model
-from notus.feedback.prompts import RATINGS_SCHEMA
+from notus.feedback.prompts import ratings_schema
 from notus.feedback.report import feedback_report, report_markdown
 from notus.feedback.store import cache_path, load_prompts, read_rows
 from notus.llm.contract import BACKENDS
@@ -123,7 +123,9 @@ def run_pipeline(recipe: FeedbackRecipe, progress: bool = True) -> dict[str, Any
     json_judge = recipe.rate.json_mode and recipe.judge_backend == "llamacpp"  # grammar-constrained ratings
     critic = model(*judge_args) if recipe.rate.critique or not json_judge else None
     judge = (
-        open_model(*judge_args[:2], None, judge_args[3], json_schema=RATINGS_SCHEMA) if json_judge else critic
+        open_model(*judge_args[:2], None, judge_args[3], json_schema=ratings_schema(recipe.generate.n))
+        if json_judge
+        else critic
     )
     rt.rate(read_rows(generated), judge, recipe.rate, str(rated), progress=progress, critic=critic)
 

@@ -25,28 +25,23 @@ ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 JUDGE_TEMPLATES = (*ASPECTS, "overall")  # "overall": the single overall-rating prompt (1-5)
 TYPED_ASPECTS = {"truthfulness": ("0", "1", "2", "3"), "helpfulness": ("1", "2", "3")}
 PRINCIPLES = ("helpfulness", "honesty", "truthfulness", "verbalized_calibration")
-# The JSON answer the judge prompts ask for in JSON mode; backends with structured output
-# (llama.cpp grammars) are constrained to it, so even a tiny judge yields readable ratings.
-RATINGS_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "ratings": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 16,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "rating": {"enum": [1, 2, 3, 4, 5, "N/A"]},
-                    "rationale": {"type": "string", "maxLength": 200},
-                    "type": {"type": "array", "items": {"enum": ["0", "1", "2", "3"]}, "maxItems": 3},
-                },
-                "required": ["rating", "rationale"],
-            },
-        }
-    },
-    "required": ["ratings"],
-}
+
+
+def ratings_schema(n_texts: int | None = None) -> dict:
+    """The JSON answer the judge prompts ask for in JSON mode, with exactly `n_texts` entries when
+    given. Backends with structured output (llama.cpp grammars) are constrained to it, so even a
+    tiny judge yields one readable rating per text."""
+    items = {
+        "type": "object",
+        "properties": {
+            "rating": {"enum": [1, 2, 3, 4, 5, "N/A"]},
+            "rationale": {"type": "string", "maxLength": 100},
+            "type": {"type": "array", "items": {"enum": ["0", "1", "2", "3"]}, "maxItems": 3},
+        },
+        "required": ["rating", "rationale"],
+    }
+    ratings = {"type": "array", "items": items, "minItems": n_texts or 1, "maxItems": n_texts or 16}
+    return {"type": "object", "properties": {"ratings": ratings}, "required": ["ratings"]}
 
 
 @cache

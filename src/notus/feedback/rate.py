@@ -37,7 +37,7 @@ class RateConfig:
     aspects: list[str] = field(default_factory=lambda: list(ASPECTS))
     overall: bool = False  # the single overall-rating prompt (kept in the judgments file)
     critique: bool = False  # critique + overall_score per completion
-    json_mode: bool = False  # ask for JSON ratings; constrained to RATINGS_SCHEMA on llamacpp
+    json_mode: bool = False  # ask for JSON ratings; constrained to ratings_schema(n) on llamacpp
     max_new_tokens: int = 512
     critique_max_new_tokens: int = 256
     seed: int = 42
