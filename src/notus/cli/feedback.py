@@ -190,13 +190,14 @@ def cmd_rate(args: argparse.Namespace) -> int:
         print(f"rated {n} rows with {args.workers} workers -> {args.output}")
         return 0
     indices = _shard(args, len(rows))
-    judge = critic = _model(args, args.judge)
-    if args.json_mode and args.backend == "llamacpp" and not args.base_url:
+    json_judge = args.json_mode and args.backend == "llamacpp" and not args.base_url
+    critic = _model(args, args.judge) if args.critique or not json_judge else None
+    judge = critic
+    if json_judge:  # grammar-constrained ratings: exactly one per completion when all rows agree
         from notus.feedback.prompts import ratings_schema
 
-        sizes = {len(r["completions"]) for r in rows}  # exactly one rating per completion when all rows agree
-        schema = ratings_schema(sizes.pop() if len(sizes) == 1 else None)
-        judge = _model(args, args.judge, json_schema=schema)  # grammar-constrained ratings
+        sizes = {len(r["completions"]) for r in rows}
+        judge = _model(args, args.judge, json_schema=ratings_schema(sizes.pop() if len(sizes) == 1 else None))
     new = rate([rows[i] for i in indices], judge, config, args.output, indices, not args.quiet, critic)
     print(
         f"rated {new} new rows ({len(indices)} in total) -> {args.output}; raw judge answers in {args.output}.judgments.jsonl"
