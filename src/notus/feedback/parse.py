@@ -7,7 +7,7 @@ Accepted shapes: `#### Output for Text i` blocks (and variants: `Text i:`, `**Te
 `Output i`, `Response i`, numbered `i.` headers), `Rating: 4`, `4/5`, `**4**`, `[4]`,
 `4 (Almost there)`, `N/A`, extra blank lines and Markdown bold, `Type: 1, 3` / `None`, plain
 `Rating:` lines in order when headers are missing, and JSON (a list of objects or `{"ratings": [...]}`)
-from JSON mode. Status per text: `ok` (1-5), `na` ("N/A" is a rating), `unparsed` (with `problem`);
+from JSON mode, including JSON cut off by the token limit (its complete entries are kept). Status per text: `ok` (1-5), `na` ("N/A" is a rating), `unparsed` (with `problem`);
 an unparsed text gets no rating (None) and the raw judge text is kept by the caller.
 """
 
@@ -148,8 +148,17 @@ def _from_json(text: str, n: int, aspect: str) -> list[AspectRating] | None:
         return None
     try:
         data, _ = json.JSONDecoder().raw_decode(body[start:])
-    except json.JSONDecodeError:
-        return None
+    except json.JSONDecodeError:  # e.g. cut off by max_new_tokens: keep the complete rating objects
+        data = []
+        for match in re.finditer(r"\{[^{}]*\}", body):
+            try:
+                item = json.loads(match.group())
+            except json.JSONDecodeError:
+                continue
+            if isinstance(item, dict) and "rating" in {str(k).lower() for k in item}:
+                data.append(item)
+        if not data:
+            return None
     if isinstance(data, dict):
         data = next((v for k, v in data.items() if isinstance(v, list)), [data] if "rating" in data else None)
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
