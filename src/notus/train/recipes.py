@@ -41,8 +41,6 @@ class DatasetMixture:
 
     def check(self) -> list[str]:
         problems = []
-        if not self.datasets:
-            problems.append("datasets: give at least one dataset (a local file or a Hub id)")
         for i, spec in enumerate(self.datasets):
             if not 0 < spec.weight <= 1:
                 problems.append(f"datasets[{i}].weight: {spec.weight} must be in (0, 1]")

@@ -44,6 +44,10 @@ def open_stage(
     if runtime.main:
         start_run(out, recipe)
     if train_rows is None:
+        if not recipe.dataset_mixture.datasets:
+            raise RecipeError(
+                ["dataset_mixture.datasets: give at least one dataset (a local file or a Hub id)"]
+            )
         train_rows, mixed_eval = load_mixture(recipe.dataset_mixture)
         eval_rows = mixed_eval if eval_rows is None else eval_rows
     if recipe.max_train_samples:
