@@ -86,10 +86,14 @@ def cached_reference(
     """(logps, hit, path): read the cache, or compute with `load_reference()` and write it (rank 0)."""
     digest, key = cache_key(ref_path, pairs, template, max_length, max_prompt)
     root = (Path(cache_root).expanduser() if cache_root else cache_dir() / "ref_logps") / f"{digest}.pt"
-    if root.is_file():
-        saved = torch.load(root, weights_only=False)
-        if saved.get("key") == key:
-            return saved["logps"], True, root
+    saved = torch.load(root, weights_only=False) if root.is_file() else {}
+    hit = saved.get("key") == key
+    if world > 1:  # every process must take the same branch (the miss branch all-reduces)
+        flag = torch.tensor([int(hit)])
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+        hit = bool(flag.item())
+    if hit:
+        return saved["logps"], True, root
     model = load_reference()
     logps = compute_reference(model, pairs, budget, rank, world)
     if rank == 0:
