@@ -46,7 +46,7 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
 
 def test_dpo_trains_every_parameter_and_writes_the_run_folder(tiny_model_dir, pairs, tmp_path):
     recipe = tiny_recipe(DPORecipe, tiny_model_dir, tmp_path / "run", ref_cache_dir=str(tmp_path / "cache"))
-    result = train_dpo(recipe, pairs)
+    result = train_dpo(recipe, pairs[:12], eval_rows=pairs[12:])
     out = Path(result["output_dir"])
     before, after = weights(tiny_model_dir), weights(out)
     unchanged = [n for n in before if torch.equal(before[n], after[n])]
@@ -65,6 +65,9 @@ def test_dpo_trains_every_parameter_and_writes_the_run_folder(tiny_model_dir, pa
     generated = model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False)
     assert generated.shape[1] == 6
     assert result["reference_cache_hit"] is False
+    assert result["eval_metrics"]["eval/pairs"] == 4
+    assert 0 <= result["eval_metrics"]["eval/rewards/accuracies"] <= 1
+    assert "Evaluation results" in card and "eval/rewards/margins" in card
 
 
 def test_second_run_on_the_same_data_reuses_cached_reference_log_probs(tiny_model_dir, pairs, tmp_path):
@@ -124,12 +127,16 @@ def test_lora_exports_adapter_and_merged_plain_model(tiny_model_dir, pairs, tmp_
 
 def test_sft_trains_on_assistant_tokens_with_packing(tiny_model_dir, tmp_path):
     rows = read_jsonl(FIXTURES / "sft.jsonl")
-    result = train_sft(tiny_recipe(SFTRecipe, tiny_model_dir, tmp_path / "sft", max_length=256), rows)
+    recipe = tiny_recipe(
+        SFTRecipe, tiny_model_dir, tmp_path / "sft", max_length=256, report_to=["jsonl", "tensorboard"]
+    )
+    result = train_sft(recipe, rows)
     out = Path(result["output_dir"])
     before, after = weights(tiny_model_dir), weights(out)
     assert all(not torch.equal(before[n], after[n]) for n in before)
     losses = [m["loss"] for m in result["metrics"]]
     assert losses[-1] < losses[0]
+    assert list((out / "tensorboard").glob("events.out.tfevents.*")), "report_to tensorboard"
     summary = json.loads((out / "train_results.json").read_text())
     assert summary["train_conversations"] == 16
     assert yaml.safe_load((out / "README.md").read_text().split("---")[1])["tags"][:2] == ["notus", "sft"]

@@ -25,7 +25,7 @@ from notus.train.logps import pack_pairs, sequence_logps
 from notus.train.loop import flops_per_token, load_model, micro_batches, train_loop
 from notus.train.losses import PairLogps, dpo_loss
 from notus.train.recipes import DPORecipe
-from notus.train.reference import cached_reference
+from notus.train.reference import cached_reference, compute_reference
 from notus.train.stage import finish_stage, open_stage
 
 __all__ = ["DPORecipe", "train_dpo"]
@@ -60,13 +60,13 @@ def train_dpo(
         path = resolve_model(recipe.ref_model_name_or_path)
         return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(runtime.device)
 
-    if recipe.loss_type == "simpo":  # reference-free
-        ref, hit, cache_file = torch.zeros(len(pairs), 2), False, None
-    else:
-        ref, hit, cache_file = cached_reference(
+    def reference(items: list) -> tuple[torch.Tensor, bool, Any]:
+        if recipe.loss_type == "simpo":  # reference-free
+            return torch.zeros(len(items), 2), False, None
+        return cached_reference(
             load_reference,
             ref_path,
-            pairs,
+            items,
             tokenizer.chat_template,
             recipe.max_length,
             recipe.max_prompt_length,
@@ -75,6 +75,10 @@ def train_dpo(
             runtime.rank,
             runtime.world,
         )
+
+    ref, hit, cache_file = reference(pairs)
+    eval_pairs = tokenize_pairs(stage.eval_rows, tokenizer, recipe.max_length, recipe.max_prompt_length)
+    eval_ref = reference(eval_pairs)[0] if eval_pairs else None
     lengths = [p.n_tokens for p in pairs]
     per_token, per_scored = flops_per_token(model)
 
@@ -121,5 +125,25 @@ def train_dpo(
             "train_tokens_per_epoch": sum(lengths),
         }
     )
-    summary = {"train_pairs": len(pairs), "eval_pairs": len(stage.eval_rows), "method": recipe.loss_type}
+    if eval_pairs:
+        result["eval_metrics"] = evaluate(recipe, model, eval_pairs, eval_ref, runtime)
+    summary = {"train_pairs": len(pairs), "eval_pairs": len(eval_pairs), "method": recipe.loss_type}
     return finish_stage(stage, model, "dpo", result, summary)
+
+
+def evaluate(recipe: DPORecipe, model: torch.nn.Module, pairs: list, ref: torch.Tensor, runtime) -> dict:
+    """Held-out loss, implicit rewards and preference accuracy of the trained policy."""
+    policy = compute_reference(model, pairs, recipe.micro_batch_tokens, runtime.rank, runtime.world)
+    counts = torch.tensor([[len(p.chosen), len(p.rejected)] for p in pairs], dtype=torch.float32)
+    lp = PairLogps(policy[:, 0], policy[:, 1], ref[:, 0], ref[:, 1], counts[:, 0], counts[:, 1])
+    loss, chosen, rejected = dpo_loss(
+        lp, recipe.loss_type, recipe.beta, recipe.label_smoothing, recipe.rpo_alpha, recipe.simpo_gamma
+    )
+    return {
+        "eval/loss": float(loss.mean()),
+        "eval/rewards/chosen": float(chosen.mean()),
+        "eval/rewards/rejected": float(rejected.mean()),
+        "eval/rewards/margins": float((chosen - rejected).mean()),
+        "eval/rewards/accuracies": float((chosen > rejected).float().mean()),
+        "eval/pairs": len(pairs),
+    }

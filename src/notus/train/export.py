@@ -12,6 +12,7 @@ import yaml
 
 from notus.train.recipes import DPORecipe, TrainRecipe
 
+HUB_NAMES = {"smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct"}  # embedded models on the Hub
 CARD_KEYS = (
     "learning_rate",
     "num_train_epochs",
@@ -78,9 +79,10 @@ def model_card(
     eval_results: dict[str, Any] | None = None,
 ) -> Path:
     datasets = [spec.id for spec in recipe.dataset_mixture.datasets]
+    base_model = HUB_NAMES.get(base_model, base_model)
     front = {
         "base_model": base_model,
-        "datasets": datasets,
+        "datasets": [d for d in datasets if not Path(d).expanduser().exists()],  # Hub ids only
         "library_name": "peft" if recipe.use_peft and not recipe.merge_adapter else "transformers",
         "license": recipe.license,
         "tags": ["notus", method, *(["trl"] if recipe.backend == "trl" else []), *recipe.tags],

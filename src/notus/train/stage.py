@@ -69,7 +69,8 @@ def finish_stage(
     if stage.runtime.main:
         save_model(model, stage.tokenizer, out, recipe)
         plot_metrics(result["metrics"], out / "metrics.png")
-        model_card(recipe, method, recipe.model_name_or_path, result["metrics"], out, data_summary)
+        evals = result.get("eval_metrics")
+        model_card(recipe, method, recipe.model_name_or_path, result["metrics"], out, data_summary, evals)
         summary = {k: v for k, v in result.items() if k != "metrics"}
         (out / "train_results.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     if stage.runtime.world > 1:

@@ -33,7 +33,7 @@ def training_args(recipe: TrainRecipe) -> dict[str, Any]:
         "per_device_train_batch_size": recipe.per_device_train_batch_size,
         "gradient_accumulation_steps": recipe.gradient_accumulation_steps,
         "lr_scheduler_type": recipe.lr_scheduler_type,
-        "warmup_ratio": recipe.warmup_ratio,
+        "warmup_steps": recipe.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the steps
         "optim": recipe.optim,
         "weight_decay": recipe.weight_decay,
         "max_grad_norm": recipe.max_grad_norm,
