@@ -51,6 +51,9 @@ def test_binarize_subprocess_with_split_and_rejects(tmp_path):
         and rejects[0]["field"] == "<line>"
         and "not valid JSON" in rejects[0]["reason"]
     )
+    curation = json.loads((tmp_path / "pairs.curation.json").read_text())  # for the model card
+    assert curation["ledger"]["rows_in"] == 7 and curation["ledger"]["quarantined"] == 1
+    assert curation["splits"] == {"train": len(train), "test": len(test)}
 
 
 def test_folder_output_with_splits_and_inspect(tmp_path, capsys):

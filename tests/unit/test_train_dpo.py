@@ -140,3 +140,24 @@ def test_sft_trains_on_assistant_tokens_with_packing(tiny_model_dir, tmp_path):
     summary = json.loads((out / "train_results.json").read_text())
     assert summary["train_conversations"] == 16
     assert yaml.safe_load((out / "README.md").read_text().split("---")[1])["tags"][:2] == ["notus", "sft"]
+
+
+def test_model_card_data_summary_counts_provenance_and_reads_curation_sidecar(tmp_path):
+    from notus.train.data import curation_sidecars, curation_summary
+    from notus.train.recipes import DatasetMixture, DatasetSpec
+
+    rows = [  # three rows as `notus data binarize` writes them (provenance columns), one without
+        {"strategy": "notus", "source": "evol_instruct", "margin": 1.5, "score_chosen": 4.5, "score_rejected": 3.0},
+        {"strategy": "notus", "source": "sharegpt", "margin": 0.0, "score_chosen": 4.0, "score_rejected": 4.0},
+        {"strategy": "notus", "source": "sharegpt", "margin": 2.0, "score_chosen": 5.0, "score_rejected": 3.0},
+        {"prompt": "no provenance"},
+    ]
+    summary = curation_summary(rows)
+    assert summary["rows"] == 4 and summary["strategy_counts"] == {"notus": 3}
+    assert summary["source_counts"] == {"sharegpt": 2, "evol_instruct": 1}
+    assert summary["margin_mean"] == pytest.approx(3.5 / 3, abs=1e-4) and summary["ties"] == 1
+    data = tmp_path / "pairs_train.jsonl"
+    data.write_text("")
+    (tmp_path / "pairs.curation.json").write_text(json.dumps({"rows_in": 10, "rows_out": 3}))
+    mixture = DatasetMixture(datasets=[DatasetSpec(id=str(data)), DatasetSpec(id=str(tmp_path / "x.jsonl"))])
+    assert curation_sidecars(mixture) == {str(data): {"rows_in": 10, "rows_out": 3}}

@@ -13,6 +13,7 @@ go to a rejects JSONL (file, line, field, reason). Heavy imports happen inside t
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from notus.core.errors import NotusError
@@ -180,6 +181,16 @@ def _finish(args: argparse.Namespace, result) -> int:
         write_jsonl(rejects, result.rejects)
     if result.hits:
         write_jsonl(out.with_name(out.name.split(".")[0] + ".contamination.jsonl"), result.hits)
+    curation = {  # read back by `notus train` for the model card's data section
+        "input": str(args.input),
+        "options": {k: v for k, v in vars(args).items() if k not in ("func", "input", "output")},
+        "ledger": result.ledger.as_dict(),
+        "splits": {name: len(rows) for name, rows in splits.items()},
+        "contamination_hits": len(result.hits),
+    }
+    sidecar = out.with_name(out.name.split(".")[0] + ".curation.json")
+    sidecar.write_text(json.dumps(curation, indent=2, default=str), encoding="utf-8")
+    written.append(str(sidecar))
     if args.push_to_hub:
         _push(splits, args.push_to_hub)
     print("wrote " + "; ".join(written))
@@ -202,7 +213,7 @@ def _push(splits: dict, repo_id: str) -> None:
 
 
 def _curate(args: argparse.Namespace) -> int:
-    from notus.core.config import load_recipe
+    from notus.core.config import load_recipe, recipe_to_dict
     from notus.data.pipeline import CurateOptions, curate, load
     from notus.data.recipe import CurateRecipe
 
@@ -217,8 +228,9 @@ def _curate(args: argparse.Namespace) -> int:
     result = curate(loaded, opts)
     if result.stats is not None:
         print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    out = argparse.Namespace(output=recipe.output, test_size=recipe.test_size, push_to_hub=recipe.push_to_hub,
-                             rejects=recipe.rejects)  # fmt: skip
+    out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
+                             push_to_hub=recipe.push_to_hub, rejects=recipe.rejects,
+                             recipe=recipe_to_dict(recipe))  # fmt: skip
     return _finish(out, result)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,39 @@ def tokenize_conversations(
             raise DataError(f"row {i}: the conversation has no assistant message to learn from")
         out.append(SFTTokens(ids[:max_length], mask[:max_length]))
     return out
+
+
+def curation_summary(rows: list[dict]) -> dict[str, Any]:
+    """What the model card says about the data: counts of the provenance columns `notus data` writes
+    (strategy, source, margin, chosen/rejected scores, chosen model), over the rows that carry them."""
+    summary: dict[str, Any] = {"rows": len(rows)}
+    for key in ("strategy", "source", "chosen_model"):
+        values = Counter(str(r[key]) for r in rows if r.get(key) not in (None, ""))
+        if values:
+            summary[f"{key}_counts"] = dict(values.most_common(10))
+    for key in ("margin", "score_chosen", "score_rejected"):
+        values = [float(r[key]) for r in rows if isinstance(r.get(key), int | float)]
+        if values:
+            summary[f"{key}_mean"] = round(sum(values) / len(values), 4)
+    margins = [r["margin"] for r in rows if isinstance(r.get("margin"), int | float)]
+    if margins:
+        summary["ties"] = sum(m == 0 for m in margins)
+    return summary
+
+
+def curation_sidecars(mixture: DatasetMixture) -> dict[str, Any]:
+    """The `<name>.curation.json` files `notus data binarize -o <name>.jsonl` leaves next to its output
+    (rows in/out by reason, strategy, options), for each local dataset of the mixture that has one."""
+    found = {}
+    for spec in mixture.datasets:
+        path = Path(spec.id).expanduser()
+        stem = path.name.split(".")[0]
+        for name in (stem, stem.rsplit("_", 1)[0]):  # pairs_train.jsonl comes from -o pairs.jsonl
+            sidecar = path.with_name(f"{name}.curation.json")
+            if sidecar.is_file():
+                found[spec.id] = json.loads(sidecar.read_text(encoding="utf-8"))
+                break
+    return found
 
 
 def tokens_hash(items: list[Any]) -> str:

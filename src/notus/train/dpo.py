@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from notus.train.data import tokenize_pairs
+from notus.train.data import curation_sidecars, curation_summary, tokenize_pairs
 from notus.train.logps import pack_pairs, sequence_logps
 from notus.train.loop import flops_per_token, load_model, micro_batches, train_loop
 from notus.train.losses import PairLogps, dpo_loss
@@ -128,6 +128,10 @@ def train_dpo(
     if eval_pairs:
         result["eval_metrics"] = evaluate(recipe, model, eval_pairs, eval_ref, runtime)
     summary = {"train_pairs": len(pairs), "eval_pairs": len(eval_pairs), "method": recipe.loss_type}
+    summary["curation"] = curation_summary(stage.train_rows)
+    sidecars = curation_sidecars(recipe.dataset_mixture)
+    if sidecars:
+        summary["curation_reports"] = sidecars
     return finish_stage(stage, model, "dpo", result, summary)
 
 
