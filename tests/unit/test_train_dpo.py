@@ -147,9 +147,27 @@ def test_model_card_data_summary_counts_provenance_and_reads_curation_sidecar(tm
     from notus.train.recipes import DatasetMixture, DatasetSpec
 
     rows = [  # three rows as `notus data binarize` writes them (provenance columns), one without
-        {"strategy": "notus", "source": "evol_instruct", "margin": 1.5, "score_chosen": 4.5, "score_rejected": 3.0},
-        {"strategy": "notus", "source": "sharegpt", "margin": 0.0, "score_chosen": 4.0, "score_rejected": 4.0},
-        {"strategy": "notus", "source": "sharegpt", "margin": 2.0, "score_chosen": 5.0, "score_rejected": 3.0},
+        {
+            "strategy": "notus",
+            "source": "evol_instruct",
+            "margin": 1.5,
+            "score_chosen": 4.5,
+            "score_rejected": 3.0,
+        },
+        {
+            "strategy": "notus",
+            "source": "sharegpt",
+            "margin": 0.0,
+            "score_chosen": 4.0,
+            "score_rejected": 4.0,
+        },
+        {
+            "strategy": "notus",
+            "source": "sharegpt",
+            "margin": 2.0,
+            "score_chosen": 5.0,
+            "score_rejected": 3.0,
+        },
         {"prompt": "no provenance"},
     ]
     summary = curation_summary(rows)
