@@ -23,6 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from notus.data.scores import score_matrix, to_matrix
 from notus.data.strategies import (
     ASPECTS,
     Strategy,
@@ -132,44 +135,141 @@ def to_pair(
     }
 
 
+@dataclass
+class Picks:
+    """The pairs picked from a score matrix, in row order: pair p is row `row[p]`, completions
+    `chosen[p]` over `rejected[p]`; `dropped` counts the rows without a pair by reason."""
+
+    row: np.ndarray
+    chosen: np.ndarray
+    rejected: np.ndarray
+    dropped: Counter
+    rows_out: int
+    top_ties: int
+
+
+def _kth(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Column of the k-th (0-based) True value of each row of `mask`."""
+    return np.argmax(np.cumsum(mask, axis=1) == (k + 1)[:, None], axis=1)
+
+
+def _draws(rng: random.Random, sizes: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """`rng.choice` among the top ties and then among the candidates, row after row, exactly as
+    `choose` draws them (a size of 0 means no draw)."""
+    tops, rejects = [], []
+    for n_top, n_cand in sizes:
+        tops.append(rng.choice(range(n_top)) if n_top else 0)
+        rejects.append(rng.choice(range(n_cand)) if n_cand else 0)
+    return tops, rejects
+
+
+def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
+    """`choose` for every row of a NaN-padded (rows, completions) score matrix at once: the same
+    pairs, reasons and random draws, computed over the columns with numpy."""
+    if scores.shape[1] == 0:
+        scores = np.full((len(scores), 1), np.nan)
+    rows, cols = np.arange(len(scores)), np.arange(scores.shape[1])
+    rated = ~np.isnan(scores)
+    n_rated = rated.sum(axis=1)
+    best = np.where(rated, scores, -np.inf).max(axis=1)[:, None]
+    top = rated & (scores == best)
+    n_top = top.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        in_margin = rated & (best - scores >= strategy.min_margin)
+    chosen = np.argmax(top, axis=1)
+    if strategy.allow_equal:  # every other completion within the margin; a top one never rejects itself
+        n_cand = in_margin.sum(axis=1) - in_margin[rows, chosen]
+    else:
+        n_cand = (in_margin & (scores < best)).sum(axis=1)
+    reason = np.select(
+        [
+            n_rated < 2,
+            (n_top > 1) & (strategy.top_tie == "drop"),
+            (n_cand == 0) & (n_top == n_rated),
+            n_cand == 0,
+        ],
+        [1, 2, 3, 4],
+        0,
+    )
+    ok = reason == 0
+    draw_top = ((reason == 0) | (reason >= 3)) & (n_top > 1) & (strategy.top_tie == "random")
+    draw_cand = ok & (strategy.rejected == "random")
+    need = np.flatnonzero(draw_top | draw_cand)
+    k_top, k_cand = np.zeros(len(scores), dtype=np.int64), np.zeros(len(scores), dtype=np.int64)
+    k_top[need], k_cand[need] = _draws(
+        rng,
+        list(zip(np.where(draw_top, n_top, 0)[need].tolist(), np.where(draw_cand, n_cand, 0)[need].tolist())),
+    )
+    chosen = np.where(draw_top, _kth(top, k_top), chosen)
+    if strategy.allow_equal:
+        cand = in_margin & (cols != chosen[:, None])
+    else:
+        cand = in_margin & (scores < best)
+    if strategy.rejected == "all":
+        pair_rows, rejected = np.nonzero(cand & ok[:, None])
+    else:
+        pair_rows = np.flatnonzero(ok)
+        if strategy.rejected == "lowest":
+            low = np.where(cand, scores, np.inf).min(axis=1)[:, None]
+            rejected = np.argmax(cand & (scores == low), axis=1)[pair_rows]
+        else:
+            rejected = _kth(cand, k_cand)[pair_rows]
+    names = {
+        1: "fewer than two rated completions",
+        2: "tie for the best score",
+        3: "all completions tied",
+        4: f"no completion below the margin {strategy.min_margin:g}",
+    }
+    codes, first, counts = np.unique(reason, return_index=True, return_counts=True)
+    dropped = Counter({names[c]: int(n) for _, c, n in sorted(zip(first, codes.tolist(), counts)) if c})
+    return Picks(
+        pair_rows,
+        chosen[pair_rows],
+        rejected,
+        dropped,
+        int(ok.sum()),
+        int(((n_rated > 0) & (n_top > 1)).sum()),
+    )
+
+
 def binarize(
     rows: list[dict[str, Any]],
     strategy: str | Strategy,
     seed: int = 42,
     keep_index: bool = False,
-    scores: list[list[float | None]] | None = None,
+    scores: np.ndarray | list[list[float | None]] | None = None,
     progress: bool = False,
 ) -> tuple[list[dict], BinarizeStats]:
     """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
-    `scores` (per row, per completion) skips scoring when the caller already has them."""
-    with no_gc():
-        return _binarize(rows, strategy, seed, keep_index, scores, progress)
-
-
-def _binarize(rows, strategy, seed, keep_index, scores, progress) -> tuple[list[dict], BinarizeStats]:
+    `scores` (per row, per completion: a NaN-padded matrix or lists) skips scoring when the caller
+    already has them."""
     from tqdm import tqdm
 
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
-    rng = random.Random(seed)
-    stats = BinarizeStats(rows_in=len(rows))
+    if scores is None:
+        scores = score_matrix(rows, spec)
+    elif not isinstance(scores, np.ndarray):
+        scores = to_matrix(
+            [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
+        )
+    picks = pick(scores, spec, random.Random(seed))
+    stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
+    table = scores.tolist()
     pairs = []
-    bar = tqdm(rows, desc=f"binarize ({spec.name})", unit="row", disable=not progress or len(rows) < 10000)
-    for index, row in enumerate(bar):
-        row_scores = scores[index] if scores is not None else [spec.score(c) for c in row["completions"]]
-        numeric = [s for s in row_scores if s is not None]
-        if numeric and numeric.count(max(numeric)) > 1:
-            stats.top_ties += 1
-        picked = choose(row_scores, spec, rng)
-        if isinstance(picked, str):
-            stats.dropped[picked] += 1
-            continue
-        stats.rows_out += 1
-        for rejected in picked[1]:
-            pair = to_pair(row, picked[0], rejected, row_scores, spec)
+    with no_gc():
+        triples = zip(picks.row.tolist(), picks.chosen.tolist(), picks.rejected.tolist())
+        bar = tqdm(
+            triples,
+            total=len(picks.row),
+            desc=f"binarize ({spec.name})",
+            unit="pair",
+            disable=not progress or len(picks.row) < 10000,
+        )
+        for index, chosen, rejected in bar:
+            pair = to_pair(rows[index], chosen, rejected, table[index], spec)
             if keep_index:
                 pair["row_index"] = index
             pairs.append(pair)
-    stats.pairs_out = len(pairs)
     return pairs, stats
 
 

@@ -17,13 +17,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from notus.core.errors import DataError
 from notus.data.binarize import BinarizeStats, binarize, no_gc
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import TRUNCATION_ENDINGS, contradicts, duplicate_prompts, normalize, response_problem
+from notus.data.filters import TRUNCATION_ENDINGS, duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.strategies import mean_rating, parse_strategy
+from notus.data.scores import mean_matrix, overall_matrix, score_matrix
+from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
 
@@ -118,33 +121,39 @@ def _dedup(records: list[Record], opts: CurateOptions, ledger: Ledger, key) -> l
     return [r for r, k in zip(records, keep) if k]
 
 
+def _drop_bad_responses(records: list[Record], result: CurateResult) -> None:
+    """Remove empty/truncated completions: a cheap test over all responses finds the rows that may
+    hold one, then the exact rule (`filters.response_problem`) runs on those rows only."""
+    counts = [len(r.row["completions"]) for r in records]
+    texts = [c["response"].rstrip() for r in records for c in r.row["completions"]]
+    suspect = [i for i, t in enumerate(texts) if not t or t.endswith(TRUNCATION_ENDINGS) or "```" in t]
+    owner = np.repeat(np.arange(len(records)), counts)
+    for i in np.unique(owner[suspect]).tolist():
+        comps = records[i].row["completions"]
+        problems = [response_problem(c["response"]) for c in comps]
+        result.completions_removed.update(p for p in problems if p)
+        records[i].row["completions"] = [c for c, p in zip(comps, problems) if not p]
+
+
 def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
     records, rejects, repairs = validate_rated(loaded.records, progress=opts.progress)
     result.rejects += rejects
     ledger.quarantined += len(rejects)
     ledger.repairs.update(repairs)
     if opts.drop_bad_responses:
-        for rec in records:
-            comps = rec.row["completions"]
-            if any(
-                not (t := c["response"].rstrip()) or t.endswith(TRUNCATION_ENDINGS) or "```" in t
-                for c in comps
-            ):
-                problems = [response_problem(c["response"]) for c in comps]  # the slow, exact rule
-                result.completions_removed.update(p for p in problems if p)
-                rec.row["completions"] = [c for c, p in zip(comps, problems) if not p]
+        _drop_bad_responses(records, result)
     records = _apply(records, [bool(r.row["instruction"].strip()) for r in records], "empty prompt", ledger)
     records = _dedup(records, opts, ledger, lambda row: row["instruction"])
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
-    for rec in records:  # each completion is scored once: the strategy's score and the bug check
-        comps = rec.row["completions"]
-        means = [mean_rating(c) for c in comps]
-        rec.row["score_bug"] = [  # validated rows hold numeric (or None) overall scores
-            i
-            for i, (c, m) in enumerate(zip(comps, means))
-            if contradicts(c.get("overall_score"), m, opts.score_gap)
-        ]
-        rec.scores = means if opts.strategy == "notus" else [spec.score(c) for c in comps]
+    scored = [r.row for r in records]
+    means = mean_matrix(scored)  # the notus score of every completion: the strategy's and the bug check's
+    with np.errstate(invalid="ignore"):
+        bug = np.abs(overall_matrix(scored) / 2 - means) >= opts.score_gap  # see `filters.contradicts`
+    for row in scored:
+        row["score_bug"] = []
+    for i, j in zip(*np.nonzero(bug)):
+        scored[i]["score_bug"].append(int(j))
+    scores = means if opts.strategy == "notus" else score_matrix(scored, spec)
     if opts.score_bug == "drop":
         records = _apply(
             records,
@@ -154,7 +163,10 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         )
     records = _decontaminate(records, opts, ledger, result)
     rows = [r.row for r in records]
-    pairs, stats = binarize(rows, spec, opts.seed, True, [r.scores for r in records], progress=opts.progress)
+    if len(rows) < len(scored):  # rows were dropped since scoring: keep their score rows
+        position = {id(row): i for i, row in enumerate(scored)}
+        scores = scores[[position[id(row)] for row in rows]]
+    pairs, stats = binarize(rows, spec, opts.seed, True, scores, progress=opts.progress)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
     for pair in pairs:

@@ -34,6 +34,8 @@ _RATING_VALUES: dict[Any, float | None] = {str(i): float(i) for i in range(1, 6)
 
 def rating(value: Any) -> float | None:
     """A rating as a number; None for "N/A", missing or unparseable."""
+    if type(value) is float:  # overall scores once validated: no lookup, no exception
+        return value
     try:
         return _RATING_VALUES[value]
     except (KeyError, TypeError):

@@ -44,7 +44,7 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
         number = float(text)
     except ValueError:
         raise Quarantine(where, f"rating {value!r} is not 1-5 or N/A") from None
-    if number != int(number) or not 1 <= number <= 5:
+    if not 1 <= number <= 5 or number != int(number):  # NaN and infinities fail the range first
         raise Quarantine(where, f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
     if not isinstance(value, str) or text != str(int(number)):
         repairs["rating written as number/padded text -> '1'..'5'"] += 1
@@ -54,23 +54,29 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
 CANONICAL_RATINGS = {"1", "2", "3", "4", "5", "N/A"}
 
 
-def _is_clean(c: Any) -> bool:
-    """Fast path: a completion that needs no repair (the common case) is used as is."""
+_SCORE_TYPES = {int, float, type(None)}
+
+
+def _clean_completions(completions: list[Any]) -> bool:
+    """Fast path: True when no completion of a row needs a repair (the common case), checked with
+    a few set comprehensions per row instead of per-rating Python calls; anything else (including
+    every row that will be quarantined) goes through `_fix_completion` and its exact messages."""
     try:
-        score = c["overall_score"]
-        return (
-            type(c["response"]) is str
-            and (score is None or (type(score) in (int, float) and 1 <= score <= 10))
-            and all(
-                type(v) is dict and v.get("Rating") in CANONICAL_RATINGS for v in c["annotations"].values()
-            )
+        if {type(c["response"]) for c in completions} - {str}:
+            return False
+        entries = [v for c in completions for v in c["annotations"].values()]
+        if {type(v) for v in entries} - {dict} or not {v.get("Rating") for v in entries} <= CANONICAL_RATINGS:
+            return False
+        scores = [c["overall_score"] for c in completions]
+        return {type(s) for s in scores} <= _SCORE_TYPES and all(
+            1 <= s <= 10 for s in scores if s is not None
         )
     except (KeyError, TypeError, AttributeError):
         return False
 
 
 def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
-    if _is_clean(c):
+    if _clean_completions([c]):
         return c
     where = f"completions[{i}]"
     if not isinstance(c, dict):
@@ -125,7 +131,11 @@ def validate_rated(
                 )
             if not isinstance(row.get("completions"), list):
                 raise Quarantine("completions", "completions is not a list")
-            completions = [_fix_completion(c, i, repairs) for i, c in enumerate(row["completions"])]
+            completions = row["completions"]
+            if _clean_completions(completions):
+                completions = list(completions)
+            else:
+                completions = [_fix_completion(c, i, repairs) for i, c in enumerate(completions)]
             row_id = row.get("id", row.get("prompt_id"))
             if row_id is not None:
                 if row_id in seen_ids and seen_ids[row_id][0] != row["instruction"]:

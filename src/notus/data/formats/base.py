@@ -1,0 +1,148 @@
+"""The format contract and registry shared by every reader of preference rows, and detection.
+
+    fmt = detect_format(records)            # or FORMATS.get("sharegpt_dpo") from --format
+    rows, rejects = fmt.to_canonical(records)
+
+A format is a `Format(name, kind, detect, convert, describe)` registered in `FORMATS` by its module
+(`rated.py`, `pairs.py`, `unpaired.py`); `convert` raises `RowError(field, reason)` for a row it
+cannot map, and that row is quarantined with file, line, field and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from notus.core.errors import DataError
+from notus.core.registry import Registry
+from notus.data.readers import Record, reject
+
+ROLES = {"system", "user", "assistant"}
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+}
+
+
+class RowError(ValueError):
+    """A row that cannot be mapped; `field` names the offending field."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    kind: str  # rated | pairs | unpaired
+    detect: Callable[[dict[str, Any]], bool]
+    convert: Callable[[dict[str, Any]], dict[str, Any]]
+    describe: str
+    group: bool = False  # rows hold one completion each: gather them per instruction
+
+    def to_canonical(self, records: list[Record]) -> tuple[list[Record], list[dict[str, Any]]]:
+        out, rejects = [], []
+        for rec in records:
+            if not self.detect(rec.row):
+                keys = ", ".join(sorted(rec.row)[:12])
+                why = f"row does not match format {self.name} ({self.describe}); its keys: {keys}"
+                rejects.append(reject(rec.file, rec.line, "<row>", why, rec.row))
+                continue
+            try:
+                out.append(Record(self.convert(rec.row), rec.file, rec.line))
+            except RowError as exc:
+                rejects.append(reject(rec.file, rec.line, exc.field, str(exc), rec.row))
+        if self.group:
+            out = group_records(out)
+        return out, rejects
+
+
+FORMATS: Registry[Format] = Registry("data format")
+
+
+def register(
+    name: str, kind: str, detect: Callable, convert: Callable, describe: str, group: bool = False
+) -> None:
+    FORMATS.register(name)(Format(name, kind, detect, convert, describe, group))
+
+
+def messages(value: Any, field: str, default_role: str = "assistant") -> list[dict[str, str]]:
+    """Text or a message list (TRL or ShareGPT keys) -> a list of {"role", "content"} messages."""
+    if isinstance(value, str):
+        return [{"role": default_role, "content": value}]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise RowError(field, f"{field} is a {type(value).__name__}; expected text or a list of messages")
+    out = []
+    for i, m in enumerate(value):
+        if not isinstance(m, dict):
+            raise RowError(
+                f"{field}[{i}]", f"{field}[{i}] is a {type(m).__name__}; expected a message object"
+            )
+        role = m.get("role", m.get("from"))
+        content = m.get("content", m.get("value"))
+        role = SHAREGPT_ROLES.get(role, role)
+        if role not in ROLES:
+            raise RowError(
+                f"{field}[{i}].role", f"{field}[{i}] has role {role!r}; expected one of {sorted(ROLES)}"
+            )
+        if not isinstance(content, str):
+            raise RowError(
+                f"{field}[{i}].content", f"{field}[{i}].content is {type(content).__name__}, not text"
+            )
+        out.append({"role": role, "content": content})
+    return out
+
+
+def score_value(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def pair(prompt: list, chosen: list, rejected: list, **extra: Any) -> dict[str, Any]:
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **extra}
+
+
+def group_records(records: list[Record]) -> list[Record]:
+    """Critique rows hold one completion each: gather the completions of each instruction."""
+    merged: dict[str, Record] = {}
+    for rec in records:
+        key = rec.row["instruction"]
+        if key in merged:
+            merged[key].row["completions"] += rec.row["completions"]
+        else:
+            merged[key] = Record({**rec.row, "completions": list(rec.row["completions"])}, rec.file, rec.line)
+    return list(merged.values())
+
+
+def detect_format(records: list[Record], sample: int = 50) -> Format:
+    """The one format matching the first rows; otherwise a DataError saying why and how to choose."""
+    if not records:
+        raise DataError("no readable rows, so the format cannot be detected")
+    rows = [r.row for r in records[:sample]]
+    votes = {name: sum(FORMATS.get(name).detect(r) for r in rows) for name in FORMATS.names()}
+    full = [n for n, v in votes.items() if v == len(rows)]
+    first = records[0]
+    if len(full) == 1:
+        return FORMATS.get(full[0])
+    if len(full) > 1:
+        raise DataError(
+            f"{first.file}: ambiguous format, rows match {', '.join(full)} (keys: {', '.join(sorted(first.row))}); "
+            f"choose one with --format {full[0]}"
+        )
+    best = max(votes, key=lambda n: votes[n])
+    if votes[best] > len(rows) // 2:
+        return FORMATS.get(best)  # a minority of malformed rows is quarantined later
+    known = "; ".join(f"{n}: {FORMATS.get(n).describe}" for n in FORMATS.names())
+    raise DataError(
+        f"{first.file}:{first.line}: unknown format (keys: {', '.join(sorted(first.row)[:15])}). "
+        f"Known formats: {known}. Choose one with --format NAME"
+    )
