@@ -1,4 +1,4 @@
-"""SFT on CPU: notus' lean loop vs TRL 1.16 SFTTrainer (defaults, use_cpu=True), in one run.
+"""SFT on CPU: notus' lean loop vs TRL 1.16 SFTTrainer (defaults + use_cpu=True; fp32 unless --trl-bf16), in one run.
 
     PYTHONPATH=src python benchmarks/bench_sft.py [--steps 20] [--batch 4] [--max-length 512]
 
@@ -38,6 +38,7 @@ def side_trl(args: argparse.Namespace) -> dict:
     config = SFTConfig(
         output_dir=args.tmp,
         use_cpu=True,
+        bf16=args.trl_bf16,  # TRL's default is True: emulated on CPUs without bf16 units (see --trl-bf16)
         per_device_train_batch_size=args.batch,
         max_steps=args.steps,
         max_length=args.max_length,
@@ -120,6 +121,12 @@ def main() -> int:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--tmp")
     parser.add_argument(
+        "--trl-bf16",
+        action="store_true",
+        help="keep TRL's bf16 default (autocast): on CPUs without bf16 units (AVX2 only) it is emulated and "
+        "slow (DPO: ~15 min per step on a 2-core AVX2 EPYC), so the default compares against TRL in fp32",
+    )
+    parser.add_argument(
         "--parallel", action="store_true", help="run the sides at once (busy shared machines)"
     )
     args = parser.parse_args()
@@ -133,16 +140,13 @@ def main() -> int:
     from notus.train.loop import matmul_peak_flops
 
     common = ["--steps", str(args.steps), "--batch", str(args.batch), "--max-length", str(args.max_length)]
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
-        jobs = [
-            pool.submit(run_side, __file__, side, [*common, "--tmp", f"{tmp}/{side}"])
-            for side in ("trl", "notus")
-        ]
+    common += ["--trl-bf16"] if args.trl_bf16 else []
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2 if args.parallel else 1) as pool:
+        trl_job = pool.submit(run_side, __file__, "trl", [*common, "--tmp", f"{tmp}/trl"])
         if not args.parallel:  # one after the other
-            jobs = [jobs[0]]
-            jobs[0].result()
-            jobs.append(pool.submit(run_side, __file__, "notus", [*common, "--tmp", f"{tmp}/notus"]))
-        trl, ours = (job.result() for job in jobs)
+            trl_job.result()
+        ours = run_side(__file__, "notus", [*common, "--tmp", f"{tmp}/notus"])
+        trl = trl_job.result()
     peak = matmul_peak_flops(seconds=1.0)
     tokens, flops = count_tokens(args)
     for side in (trl, ours):

@@ -185,6 +185,7 @@ class Reporter:
 
     def __init__(self, recipe: TrainRecipe, out: Path, runtime: Runtime, config: dict):
         self.sinks: list[Any] = []
+        self.finishers: list[Callable[[], Any]] = []
         self.main = runtime.main
         self.jsonl = JsonlWriter(out / "metrics.jsonl") if self.main else None
         if not self.main:
@@ -198,16 +199,20 @@ class Reporter:
                     self.sinks.append(
                         lambda rec, s, w=writer: [w.add_scalar(k, v, s) for k, v in rec.items()]
                     )
+                    self.finishers.append(writer.close)
                 elif name == "wandb":
                     import wandb
 
                     wandb.init(project=os.environ.get("WANDB_PROJECT", "notus"), config=config, dir=str(out))
                     self.sinks.append(lambda rec, s: wandb.log(rec, step=s))
+                    self.finishers.append(wandb.finish)
                 elif name == "mlflow":
                     import mlflow
 
                     mlflow.start_run()
+                    mlflow.log_params({k: str(v)[:250] for k, v in config.items()})
                     self.sinks.append(lambda rec, s: mlflow.log_metrics(rec, step=s))
+                    self.finishers.append(mlflow.end_run)
             except ImportError:
                 raise NotusError(
                     f"report_to: {name!r} is not installed; `pip install {name}` or drop it"
@@ -224,6 +229,8 @@ class Reporter:
     def close(self) -> None:
         if self.jsonl:
             self.jsonl.close()
+        for finish in self.finishers:
+            finish()
 
 
 def _all_reduce_grads(params: list[torch.nn.Parameter], runtime: Runtime) -> None:
