@@ -7,7 +7,7 @@
 2. hold out a test split of prompts, then binarize train and test with each strategy (`zephyr`:
    chosen by critique `overall_score`; `notus`: chosen by the mean of the four aspect ratings) and
    count how often the chosen response differs;
-3. DPO-train the model on each binarization with TRL (short, fixed seed);
+3. DPO-train the model on each binarization with notus' DPO loop (short, fixed seed);
 4. evaluate the base model and every trained model: held-out preference accuracy (implicit reward
    against the base model as reference, and the model's own log-prob preference) on every strategy's
    test pairs, and greedy answers to a few fixed prompts;
@@ -28,7 +28,7 @@ from typing import Literal
 
 from notus.core.config import file_field, load_recipe
 from notus.core.errors import DataError
-from notus.core.runs import JsonlWriter, new_run_dir, start_run, write_jsonl
+from notus.core.runs import new_run_dir, start_run, write_jsonl
 from notus.data.binarize import SCORERS, binarize
 
 DEFAULT_PROMPTS = [
@@ -47,7 +47,7 @@ class DPOSettings:
     per_device_train_batch_size: int = 4
     gradient_accumulation_steps: int = 1
     max_length: int = 384
-    lr_scheduler_type: str = "linear"
+    lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     warmup_ratio: float = 0.1
     logging_steps: int = 1
 
@@ -130,55 +130,32 @@ def chosen_agreement(rows: list[dict], a: str, b: str, seed: int) -> dict:
     return {"rows_both_kept": len(common), "chosen_differs": differ, "share": differ / max(len(common), 1)}
 
 
-def train_dpo_trl(
+def train_strategy(
     model_path: str, pairs: list[dict], out_dir: Path, cfg: DPOSettings, seed: int, log: Path
 ) -> Path:
-    """DPO with TRL's DPOTrainer on CPU; every logging step goes to `log` (JSONL)."""
-    import torch
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
-    from trl import DPOConfig, DPOTrainer
+    """DPO with notus' lean loop (`notus.train.dpo`) on CPU; its per-step metrics are copied to `log`."""
+    from notus.train.dpo import DPORecipe, train_dpo
 
-    class JsonlMetrics(TrainerCallback):
-        def __init__(self) -> None:
-            self.writer = JsonlWriter(log)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
-            if logs:
-                self.writer.write({"step": state.global_step, "time": time.time(), **logs})
-
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    args = DPOConfig(
-        output_dir=str(out_dir / "trainer"),
+    recipe = DPORecipe(
+        model_name_or_path=model_path,
+        output_dir=str(out_dir),
         beta=cfg.beta,
-        loss_type=[cfg.loss_type],
+        loss_type=cfg.loss_type,
         learning_rate=cfg.learning_rate,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         max_length=cfg.max_length,
         lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
+        warmup_ratio=cfg.warmup_ratio,
         logging_steps=cfg.logging_steps,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=True,
-        bf16=False,
         seed=seed,
-        data_seed=seed,
-        dataloader_num_workers=0,
     )
     columns = ["prompt", "chosen", "rejected"]
-    dataset = Dataset.from_list([{k: p[k] for k in columns} for p in pairs])
-    trainer = DPOTrainer(
-        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=[JsonlMetrics()]
-    )
-    trainer.train()
-    shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # save_strategy="no": nothing to keep there
-    trainer.model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    result = train_dpo(recipe, [{k: p[k] for k in columns} for p in pairs])
+    log.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(out_dir / "metrics.jsonl", log)
+    return Path(result["output_dir"])
 
 
 def answer_prompts(model_ref: str, prompts: list[str], max_new_tokens: int) -> list[str]:
@@ -234,7 +211,7 @@ def main(recipe_path: str | None, overrides: list[str]) -> int:
         print(f"DPO on the {strategy} binarization ({len(pairs[strategy]['train'])} pairs)")
         t0 = time.time()
         models[strategy] = str(
-            train_dpo_trl(
+            train_strategy(
                 base,
                 pairs[strategy]["train"],
                 run / "models" / strategy,

@@ -101,7 +101,7 @@ def _markdown(recipe: dict, stats: dict, evaluation: dict) -> str:
         "",
         "## DPO",
         "",
-        f"TRL DPOTrainer, beta {dpo['beta']}, loss {dpo['loss_type']}, lr "
+        f"notus DPO loop (notus.train.dpo), beta {dpo['beta']}, loss {dpo['loss_type']}, lr "
         f"{dpo['learning_rate']}, {dpo['max_steps']} steps x batch {dpo['per_device_train_batch_size']}, "
         f"max_length {dpo['max_length']}. Timings: "
         + ", ".join(f"{k} {v}" for k, v in evaluation["timings"].items()),
