@@ -1,5 +1,6 @@
-"""End to end on the real embedded model: `notus train dpo` on the CPU recipe (shortened by overrides),
-then the trained folder reloads with plain transformers and generates; every parameter changed."""
+"""End to end on the real embedded model: `notus train dpo` and `notus train sft` on the CPU recipes
+(shortened by overrides), then the trained folder reloads with plain transformers and generates; every
+parameter changed."""
 
 from __future__ import annotations
 
@@ -17,20 +18,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_notus_train_dpo_cpu_recipe_end_to_end(embedded_model_dir, shared_data, tmp_path):
-    out = tmp_path / "dpo"
+@pytest.mark.parametrize("method", ["dpo", "sft"])
+def test_notus_train_cpu_recipe_end_to_end(embedded_model_dir, shared_data, tmp_path, method):
+    out = tmp_path / method
     data = shared_data / "ultrafeedback" / "binarized_overall_score_train_1000.jsonl"
     overrides = [
         f"output_dir={out}",
         "max_steps=1",
         "per_device_train_batch_size=2",
         "max_length=160",
-        "max_prompt_length=96",
         "learning_rate=1e-5",
-        f"ref_cache_dir={tmp_path / 'cache'}",
         f"dataset_mixture.datasets=[{{id: {data}, weight: 0.01}}]",
     ]
-    cmd = [sys.executable, "-m", "notus", "train", "dpo", "recipes/train/cpu/dpo.yaml", *overrides]
+    if method == "dpo":
+        overrides += ["max_prompt_length=96", f"ref_cache_dir={tmp_path / 'cache'}"]
+    recipe = f"recipes/train/cpu/{method}.yaml"
+    cmd = [sys.executable, "-m", "notus", "train", method, recipe, *overrides]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "model card" in done.stdout
