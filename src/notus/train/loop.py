@@ -83,7 +83,11 @@ def load_model(recipe: TrainRecipe, path: str, runtime: Runtime) -> torch.nn.Mod
     if hasattr(model.config, "attention_dropout"):
         model.config.attention_dropout = 0.0
     if recipe.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        ckpt = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=ckpt)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt)
     if recipe.use_peft:
         from peft import LoraConfig, get_peft_model
 
