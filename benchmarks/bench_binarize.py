@@ -107,16 +107,9 @@ class PeakRSS:
 
 
 def notus_path(rows: list[dict], near_dup: float | None = 0.8) -> tuple[int, str]:
-    from notus.data.formats import FORMATS
     from notus.data.pipeline import CurateOptions, Loaded, curate
-    from notus.data.readers import Record
 
-    loaded = Loaded(
-        FORMATS.get("ultrafeedback"),
-        [Record(r, "synthetic", i) for i, r in enumerate(rows, 1)],
-        [],
-        len(rows),
-    )
+    loaded = Loaded.from_rows(rows, "ultrafeedback", "synthetic")
     result = curate(loaded, CurateOptions(strategy="notus", seed=42, near_dup=near_dup))
     return len(result.rows), result.ledger.summary().splitlines()[0]
 

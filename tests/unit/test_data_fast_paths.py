@@ -10,9 +10,9 @@ import zlib
 import numpy as np
 import pytest
 
-from notus.data import validate
+from notus.data import dedup, validate
 from notus.data.binarize import choose, pick
-from notus.data.dedup import Words, normalized_utf8
+from notus.data.dedup import Words, minhash
 from notus.data.filters import normalize
 from notus.data.readers import Record
 from notus.data.scores import mean_matrix, overall_matrix, score_matrix
@@ -30,10 +30,41 @@ TEXTS = [
 
 
 def test_normalized_bytes_and_word_crc32_match_the_reference():
-    words = Words(normalized_utf8(TEXTS))
-    assert [k.decode() for k in words.normalized()] == [normalize(t) for t in TEXTS]
+    words = Words(TEXTS)
+    assert [words.key(t).decode() for t in range(len(TEXTS))] == [normalize(t) for t in TEXTS]
+    assert words.text.tolist() == [t for t, text in enumerate(TEXTS) for _ in normalize(text).split()]
     expected = [zlib.crc32(w.encode()) for t in TEXTS for w in normalize(t).split()]
     assert words.crc32().tolist() == expected
+    ascii_only = [t for t in TEXTS if t.isascii()]  # the one-translate path
+    assert [Words(ascii_only).key(t).decode() for t in range(len(ascii_only))] == list(
+        map(normalize, ascii_only)
+    )
+
+
+def test_exact_duplicates_survive_hash_collisions(monkeypatch):
+    """Equal sequence hashes only make texts candidates: they are compared word by word."""
+    prompts = ["Hello, world!", "hello world", "other text", "OTHER   text?", "hello world again", ""]
+    expected = dedup.duplicate_prompts(prompts, near=None)
+    assert expected[1] == {1: (0, "exact"), 3: (2, "exact")}
+    monkeypatch.setattr(
+        Words, "sequence_hash", lambda self, hashes: np.zeros(len(self.first), dtype=np.uint64)
+    )
+    assert dedup.duplicate_prompts(prompts, near=None) == expected
+
+
+def test_minhash_is_the_minimum_of_each_hash_function_over_each_texts_shingles():
+    rng = np.random.default_rng(0)
+    flat = rng.integers(0, 2**32, size=3000, dtype=np.uint64)
+    offsets = np.array([0, 1, 5, 900, 901, 2999])
+    sig = minhash(flat, offsets, num_perm=8, chunk=256)
+    seeds = np.random.default_rng(1)
+    a = seeds.integers(1, 2**63, size=8, dtype=np.uint64) | np.uint64(1)
+    b = seeds.integers(0, 2**63, size=8, dtype=np.uint64)
+    ends = [*offsets[1:], len(flat)]
+    for t, (lo, hi) in enumerate(zip(offsets, ends)):
+        for k in range(8):
+            values = [((int(x) * int(a[k]) + int(b[k])) % 2**64) >> 32 for x in flat[lo:hi]]
+            assert sig[t, k] == min(values)
 
 
 def _random_scores(rng: random.Random, rows: int, width: int) -> list[list[float | None]]:
@@ -102,11 +133,39 @@ def test_validation_fast_path_equals_the_repair_path(monkeypatch):
     rows[7]["completions"][2]["overall_score"] = float("inf")  # quarantined
     records = [Record(r, "f.jsonl", i + 1) for i, r in enumerate(rows)]
     fast = validate.validate_rated(records)
-    monkeypatch.setattr(validate, "_clean_completions", lambda completions: False)
+    monkeypatch.setattr(validate, "_clean_rows", lambda rows: ([False] * len(rows), None))
     slow = validate.validate_rated(records)
-    assert [r.row for r in fast[0]] == [r.row for r in slow[0]] and fast[1:] == slow[1:]
+    assert [r.row for r in fast[0]] == [r.row for r in slow[0]] and fast[1:3] == slow[1:3]
+    for cols in (fast[3], slow[3]):  # the kept rows' columns, read again after the repairs
+        assert cols.counts.tolist() == [3] * 48 and cols.clean().all()
     assert [(r["line"], r["field"]) for r in fast[1]] == [
         (7, "completions[0].annotations.honesty.Rating"),
         (8, "completions[2].overall_score"),
     ]
     assert "is outside 1-5" in fast[1][0]["reason"]
+
+
+def test_column_wise_validity_check_equals_the_per_row_check():
+    """`_clean_rows` over all rows at once gives, row by row, what `_clean_completions` gives."""
+    rng = random.Random(4)
+    rows = [{"instruction": f"q{i}", "completions": [_completion(rng) for _ in range(3)]} for i in range(40)]
+    rows[1]["completions"][0]["annotations"]["honesty"]["Rating"] = "n/a"
+    rows[2]["completions"][1]["overall_score"] = "8"
+    rows[3]["completions"][2]["overall_score"] = 11
+    rows[4]["completions"][0]["overall_score"] = float("nan")
+    rows[5]["completions"][1]["response"] = None
+    rows[6]["completions"] = []
+    rows[7]["instruction"] = None
+    rows[8]["completions"] = "not a list"
+    rows[9]["completions"][0]["overall_score"] = True
+    expected = [
+        type(r["instruction"]) is str
+        and type(r["completions"]) is list
+        and validate._clean_completions(r["completions"])
+        for r in rows
+    ]
+    assert validate._clean_rows(rows)[0] == expected
+    assert expected.count(False) == 8
+    rows[10]["completions"][0] = "not an object"  # an irregular shape: the row-by-row fallback
+    expected[10] = False
+    assert validate._clean_rows(rows) == (expected, None)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from notus.data.columns import RatedColumns
 from notus.data.scores import score_matrix, to_matrix
 from notus.data.strategies import (
     ASPECTS,
@@ -110,26 +111,35 @@ def choose(scores: list[float | None], strategy: Strategy, rng: random.Random) -
 
 
 def to_pair(
-    row: dict[str, Any], chosen: int, rejected: int, scores: list, strategy: Strategy
+    row: dict[str, Any],
+    chosen: int,
+    rejected: int,
+    c: dict[str, Any],
+    r: dict[str, Any],
+    score_chosen: float,
+    score_rejected: float,
+    strategy: str,
+    ratings_chosen: dict[str, float | None],
+    ratings_rejected: dict[str, float | None],
 ) -> dict[str, Any]:
-    """A TRL conversational preference row with provenance columns."""
-    c, r = row["completions"][chosen], row["completions"][rejected]
+    """A TRL conversational preference row with provenance columns (`c`, `r`: completions number
+    `chosen` and `rejected` of `row`, with their `aspect_ratings`)."""
     prompt = [{"role": "system", "content": row["system"]}] if row.get("system") else []
     return {
         "prompt": [*prompt, {"role": "user", "content": row["instruction"]}],
         "chosen": [{"role": "assistant", "content": c["response"]}],
         "rejected": [{"role": "assistant", "content": r["response"]}],
-        "score_chosen": scores[chosen],
-        "score_rejected": scores[rejected],
-        "margin": scores[chosen] - scores[rejected],
+        "score_chosen": score_chosen,
+        "score_rejected": score_rejected,
+        "margin": score_chosen - score_rejected,
         "source": row.get("source", ""),
-        "strategy": strategy.name,
+        "strategy": strategy,
         "chosen_index": chosen,
         "rejected_index": rejected,
         "chosen_model": c.get("model", ""),
         "rejected_model": r.get("model", ""),
-        "chosen_ratings": aspect_ratings(c),
-        "rejected_ratings": aspect_ratings(r),
+        "chosen_ratings": ratings_chosen,
+        "rejected_ratings": ratings_rejected,
         "chosen_overall_score": rating(c.get("overall_score")),
         "rejected_overall_score": rating(r.get("overall_score")),
     }
@@ -232,6 +242,46 @@ def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
     )
 
 
+def make_pairs(
+    rows: list[dict[str, Any]],
+    picks: Picks,
+    scores: np.ndarray,
+    spec: Strategy,
+    cols: RatedColumns,
+    first: np.ndarray,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """`to_pair` for every pick. `cols` holds every completion, row after row, and the completions
+    of `rows[i]` start at `cols.comps[first[i]]`."""
+    from tqdm import tqdm
+
+    chosen, rejected = first[picks.row] + picks.chosen, first[picks.row] + picks.rejected
+    picked = zip(
+        picks.row.tolist(),
+        picks.chosen.tolist(),
+        picks.rejected.tolist(),
+        chosen.tolist(),
+        rejected.tolist(),
+        scores[picks.row, picks.chosen].tolist(),
+        scores[picks.row, picks.rejected].tolist(),
+        cols.aspect_ratings(chosen),
+        cols.aspect_ratings(rejected),
+    )
+    bar = tqdm(
+        picked,
+        total=len(picks.row),
+        desc=f"binarize ({spec.name})",
+        unit="pair",
+        disable=not progress or len(picks.row) < 10000,
+    )
+    comps, name = cols.comps, spec.name
+    with no_gc():
+        return [
+            to_pair(rows[i], j, k, comps[a], comps[b], sa, sb, name, ra, rb)
+            for i, j, k, a, b, sa, sb, ra, rb in bar
+        ]
+
+
 def binarize(
     rows: list[dict[str, Any]],
     strategy: str | Strategy,
@@ -243,33 +293,20 @@ def binarize(
     """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
     `scores` (per row, per completion: a NaN-padded matrix or lists) skips scoring when the caller
     already has them."""
-    from tqdm import tqdm
-
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
+    cols = RatedColumns.of([row["completions"] for row in rows], strict=False)
     if scores is None:
-        scores = score_matrix(rows, spec)
+        scores = score_matrix(rows, spec, cols)
     elif not isinstance(scores, np.ndarray):
         scores = to_matrix(
             [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
         )
     picks = pick(scores, spec, random.Random(seed))
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
-    table = scores.tolist()
-    pairs = []
-    with no_gc():
-        triples = zip(picks.row.tolist(), picks.chosen.tolist(), picks.rejected.tolist())
-        bar = tqdm(
-            triples,
-            total=len(picks.row),
-            desc=f"binarize ({spec.name})",
-            unit="pair",
-            disable=not progress or len(picks.row) < 10000,
-        )
-        for index, chosen, rejected in bar:
-            pair = to_pair(rows[index], chosen, rejected, table[index], spec)
-            if keep_index:
-                pair["row_index"] = index
-            pairs.append(pair)
+    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress)
+    if keep_index:
+        for pair, index in zip(pairs, picks.row.tolist()):
+            pair["row_index"] = index
     return pairs, stats
 
 

@@ -8,10 +8,12 @@ separated by one space: `filters.normalize`); equal normalised prompts are exact
 first occurrence is kept. Near duplicates: word 3-gram Jaccard >= `near`, found with MinHash (32
 hashes, 8 bands of 4) and confirmed with the exact Jaccard of the 3-gram sets.
 
-How it is fast: every prompt is normalised to UTF-8 once and all of them are joined into one byte
-array. Word boundaries, the normalised text (the exact-duplicate key), each word's CRC-32 (computed
-byte by byte for all words at once), the 3-gram hashes and the MinHash signatures are array
-operations; Python only loops over the (few) candidate pairs that LSH finds.
+How it is fast: all prompts are joined into one byte string and normalised with one
+`bytes.translate` (prompts with non-ASCII characters are normalised with the `\\w+` regex first).
+Word spans, each word's CRC-32 (computed byte by byte for all words at once), a hash of each
+prompt's word sequence, the 3-gram hashes and the MinHash signatures are array operations. Prompts
+whose sequence hashes are equal are compared word by word, so a hash collision never merges two
+different prompts; Python loops only over those groups and over the (few) pairs that LSH finds.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import zlib
 import numpy as np
 
 WORD = re.compile(r"\w+")
-_ASCII_PUNCT = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
+# ASCII bytes: letters and digits lower-cased, "_" kept, every other byte a space; bytes of
+# non-ASCII characters (already normalised by the regex) stay as they are
+_ASCII_WORD = bytes(
+    i if i >= 128 else ord(chr(i).lower()) if chr(i).isalnum() or chr(i) == "_" else 32 for i in range(256)
+)
 _SPACE = ord(" ")
 _MIX = np.uint64(0x100000001B3)
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -38,63 +44,75 @@ def _crc_table() -> np.ndarray:
 _CRC_TABLE = _crc_table()
 
 
-def normalized_utf8(texts: list[str]) -> list[bytes]:
-    """Each text lower-cased with its non-word characters turned into spaces, as UTF-8 (words may
-    be separated by several spaces). ASCII texts take the fast path (str.translate)."""
-    return [
-        (t.lower().translate(_ASCII_PUNCT) if t.isascii() else " ".join(WORD.findall(t.lower()))).encode()
-        for t in texts
-    ]
-
-
 class Words:
-    """All texts in one byte array and the byte span and text of every word."""
+    """All texts, normalised and joined by a space in one byte array (`bytes`), with the byte span
+    (`start`, `end`) and the text (`text`) of every word, and each text's first word (`first`)."""
 
-    def __init__(self, encoded: list[bytes]):
-        self.bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        self.bounds = np.concatenate([[0], np.cumsum(lengths)])  # text t is bytes[bounds[t]:bounds[t+1]]
-        letter = self.bytes != _SPACE
-        edge = np.zeros(len(self.bytes) + 1, dtype=bool)
-        edge[self.bounds] = True  # a text boundary ends a word and starts the next
-        before = np.concatenate([[False], letter[:-1]])
-        after = np.concatenate([letter[1:], [False]])
-        self.start = np.flatnonzero(letter & (~before | edge[:-1]))
-        self.end = np.flatnonzero(letter & (~after | edge[1:])) + 1
-        self.text = np.searchsorted(self.bounds, self.start, side="right") - 1
-        self.per_text = np.bincount(self.text, minlength=len(encoded))
+    def __init__(self, texts: list[str]):
+        if "".join(texts).isascii():  # the common case: one translate for everything
+            blob = " ".join(texts).encode()
+            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        else:
+            pieces = [(t if t.isascii() else " ".join(WORD.findall(t.lower()))).encode() for t in texts]
+            blob = b" ".join(pieces)
+            lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        self.bytes = np.frombuffer(blob.translate(_ASCII_WORD), dtype=np.uint8)
+        letter = np.empty(len(self.bytes) + 2, dtype=bool)  # a space before and after the blob
+        letter[0] = letter[-1] = False
+        np.not_equal(self.bytes, _SPACE, out=letter[1:-1])
+        self.start = np.flatnonzero(letter[1:] > letter[:-1])  # a letter after a space (blob offsets)
+        self.end = np.flatnonzero(letter[:-1] > letter[1:])  # ... and the space after a word
+        text_start = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])  # +1: the joining space
+        self.first = np.searchsorted(self.start, text_start)  # each text's first word
+        self.count = np.diff(np.append(self.first, len(self.start)))
+        self.text = np.repeat(np.arange(len(texts)), self.count)
 
-    def normalized(self) -> list[bytes]:
-        """Each text's words joined by one space (`filters.normalize`, as UTF-8)."""
-        keep = self.bytes != _SPACE
-        inner = self.text[:-1] == self.text[1:]  # a word followed by another word of its text
-        keep[self.end[:-1][inner]] = True  # keeps the first space after it
-        cut = np.concatenate([[0], np.cumsum(keep)])[self.bounds].tolist()
-        blob = self.bytes[keep].tobytes()
-        return [blob[a:b] for a, b in zip(cut[:-1], cut[1:])]
+    def key(self, t: int) -> bytes:
+        """Text t normalised (`filters.normalize`, as UTF-8)."""
+        lo, hi = self.first[t], self.first[t] + self.count[t]
+        if lo == hi:
+            return b""
+        return b" ".join(self.bytes[self.start[lo] : self.end[hi - 1]].tobytes().split())
 
     def crc32(self) -> np.ndarray:
         """zlib.crc32 of every word, computed for all words at once, one byte position at a time."""
         length = self.end - self.start
-        order = np.argsort(-length, kind="stable")  # the words still being read are a prefix
-        pos, desc = self.start[order], length[order]
+        longest = int(length.max(initial=0))
+        key = (longest - length).astype(np.uint16 if longest < 2**16 else np.int64)
+        order = np.argsort(key, kind="stable")  # longest first: the words still being read are a prefix
+        pos = self.start[order]
+        longer = len(length) - np.cumsum(np.bincount(length))  # longer[k]: words longer than k bytes
         crc = np.full(len(pos), 0xFFFFFFFF, dtype=np.uint32)
-        for k in range(int(desc.max(initial=0))):
-            n = int(np.searchsorted(-desc, -k, side="left"))  # words longer than k bytes
+        for k in range(longest):
+            n = int(longer[k])
             c = crc[:n]
             crc[:n] = _CRC_TABLE[(c ^ self.bytes[pos[:n] + k]) & 0xFF] ^ (c >> np.uint32(8))
         out = np.empty_like(crc)
         out[order] = crc ^ np.uint32(0xFFFFFFFF)
         return out
 
+    def sequence_hash(self, hashes: np.ndarray) -> np.ndarray:
+        """A 64-bit hash of each text's word sequence (word hashes times powers of a constant)."""
+        position = np.arange(len(self.text)) - self.first[self.text]
+        powers = np.empty(int(self.count.max(initial=0)) + 1, dtype=np.uint64)
+        powers[0] = 1
+        with np.errstate(over="ignore"):
+            powers[1:] = _MIX
+            np.multiply.accumulate(powers, out=powers)
+            terms = (hashes.astype(np.uint64) + np.uint64(1)) * powers[position]
+            out = self.count.astype(np.uint64) * _BAND_MIX  # the word count, for texts without words
+            filled = self.count > 0
+            out[filled] += np.add.reduceat(terms, self.first[filled]) if filled.any() else 0
+        return out
 
-def shingle_hashes(words: Words, keys: list[bytes], n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+
+def shingle_hashes(words: Words, hashes: np.ndarray, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Word n-gram hashes of all texts in one flat array, and where each text's hashes start.
 
-    n-grams combine the CRC-32 of n consecutive words of the same text; a text with fewer than n
-    words gets one shingle, the CRC-32 of its normalised text (`keys`) plus one.
+    n-grams combine the CRC-32 (`hashes`) of n consecutive words of the same text; a text with fewer
+    than n words gets one shingle, the CRC-32 of its normalised text plus one.
     """
-    hashes = words.crc32().astype(np.uint64)
+    hashes = hashes.astype(np.uint64)
     m = max(len(hashes) - n + 1, 0)
     with np.errstate(over="ignore"):
         grams = hashes[:m] + np.uint64(1)
@@ -102,10 +120,10 @@ def shingle_hashes(words: Words, keys: list[bytes], n: int = 3) -> tuple[np.ndar
             grams = grams * _MIX ^ hashes[k : k + m]
     valid = words.text[n - 1 :] == words.text[:m]
     gram_text, grams = words.text[:m][valid], grams[valid]
-    per_text = np.bincount(gram_text, minlength=len(keys))
+    per_text = np.bincount(gram_text, minlength=len(words.first))
     short = np.flatnonzero(per_text == 0)
     if len(short):  # fewer than n words: one shingle made of the words it has
-        whole = np.array([zlib.crc32(keys[i]) + 1 for i in short.tolist()], dtype=np.uint64)
+        whole = np.array([zlib.crc32(words.key(i)) + 1 for i in short.tolist()], dtype=np.uint64)
         order = np.argsort(np.concatenate([gram_text, short]), kind="stable")
         grams = np.concatenate([grams, whole])[order]
         per_text[short] = 1
@@ -116,20 +134,22 @@ def shingle_hashes(words: Words, keys: list[bytes], n: int = 3) -> tuple[np.ndar
 def minhash(
     flat: np.ndarray, offsets: np.ndarray, num_perm: int = 32, seed: int = 1, chunk: int = 8192
 ) -> np.ndarray:
-    """(texts, num_perm) MinHash signatures: all hash functions at once over blocks of about
-    `chunk` shingles (whole texts), so each block's (shingles, num_perm) table stays in cache."""
+    """(texts, num_perm) MinHash signatures (hash h(x) = high 32 bits of a*x + b mod 2**64): all
+    hash functions at once over blocks of about `chunk` shingles (whole texts), laid out
+    (num_perm, shingles) so that the per-text minimum runs along contiguous memory."""
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    sig = np.empty((len(offsets), num_perm), dtype=np.uint64)
+    sig = np.empty((num_perm, len(offsets)), dtype=np.uint64)
     starts = np.searchsorted(offsets, np.arange(0, len(flat), chunk))  # the text where each block starts
     cuts = np.unique(np.append(starts, len(offsets))).tolist()
     with np.errstate(over="ignore"):
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             end = offsets[hi] if hi < len(offsets) else len(flat)
-            table = (flat[offsets[lo] : end, None] * a + b) >> np.uint64(32)
-            sig[lo:hi] = np.minimum.reduceat(table, offsets[lo:hi] - offsets[lo], axis=0)
-    return sig
+            table = flat[None, offsets[lo] : end] * a[:, None]
+            table += b[:, None]
+            sig[:, lo:hi] = np.minimum.reduceat(table, offsets[lo:hi] - offsets[lo], axis=1)
+    return (sig >> np.uint64(32)).T  # the high bits are monotone in the value: min, then shift
 
 
 def _candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> dict[int, set[int]]:
@@ -147,38 +167,68 @@ def _candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> dict[int, se
     return candidates
 
 
+class Prompts:
+    """Per text: the sequence hash, and the 3-gram shingles and MinHash signature, computed block by
+    block of about `block` texts so that every array stays small (cache-sized; no large
+    temporaries, whose page faults cost more than the arithmetic)."""
+
+    def __init__(self, texts: list[str], n: int = 3, num_perm: int = 32, block: int = 4096):
+        self.blocks: list[tuple[Words, np.ndarray, np.ndarray]] = []  # words, shingles, offsets
+        seq, sigs = [], []
+        for lo in range(0, len(texts), block):
+            words = Words(texts[lo : lo + block])
+            hashes = words.crc32()
+            flat, offsets = shingle_hashes(words, hashes, n)
+            self.blocks.append((words, flat, offsets))
+            seq.append(words.sequence_hash(hashes))
+            sigs.append(minhash(flat, offsets, num_perm))
+        self.block = block
+        self.sequence = np.concatenate(seq) if seq else np.zeros(0, dtype=np.uint64)
+        self.signatures = np.concatenate(sigs) if sigs else np.zeros((0, num_perm), dtype=np.uint64)
+
+    def key(self, t: int) -> bytes:
+        return self.blocks[t // self.block][0].key(t % self.block)
+
+    def shingles(self, t: int) -> set[int]:
+        _, flat, offsets = self.blocks[t // self.block]
+        i = t % self.block
+        end = offsets[i + 1] if i + 1 < len(offsets) else len(flat)
+        return set(flat[offsets[i] : end].tolist())
+
+
+def exact_duplicates(prompts: Prompts) -> dict[int, int]:
+    """For each text whose normalised form equals an earlier text's, the first such text."""
+    _, group, size = np.unique(prompts.sequence, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(size[group] > 1)  # texts whose hash another text has too
+    dup_of: dict[int, int] = {}
+    first: dict[tuple[int, bytes], int] = {}
+    for t in shared.tolist():  # in text order: the first occurrence comes first
+        j = first.setdefault((int(group[t]), prompts.key(t)), t)
+        if j != t:
+            dup_of[t] = j
+    return dup_of
+
+
 def duplicate_prompts(
     prompts: list[str], near: float | None = 0.8, n: int = 3, bands: int = 8, rows_per_band: int = 4
 ) -> tuple[list[bool], dict[int, tuple[int, str]]]:
     """Keep mask and, for each dropped index, (index of the kept prompt it duplicates, "exact"|"near")."""
-    encoded = normalized_utf8(prompts)
-    words = Words(encoded)
-    keys = words.normalized()
+    texts = Prompts(prompts, n, bands * rows_per_band)
     keep = [True] * len(prompts)
     dup_of: dict[int, tuple[int, str]] = {}
-    first: dict[bytes, int] = {}
-    for i, key in enumerate(keys):
-        j = first.setdefault(key, i)
-        if j != i:
-            keep[i], dup_of[i] = False, (j, "exact")
+    for i, j in exact_duplicates(texts).items():
+        keep[i], dup_of[i] = False, (j, "exact")
     if near is None or len(prompts) < 2:
         return keep, dup_of
-    flat, offsets = shingle_hashes(words, keys, n)
-    ends = np.append(offsets[1:], len(flat))
-    live = [i for i in range(len(keys)) if keep[i]]
-    sig = minhash(flat, offsets, bands * rows_per_band)[live]
-
-    def shingles(pos: int) -> set[int]:
-        return set(flat[offsets[live[pos]] : ends[live[pos]]].tolist())
-
-    candidates = _candidates(sig, bands, rows_per_band)
+    live = [i for i in range(len(prompts)) if keep[i]]  # the first occurrence of every distinct prompt
+    candidates = _candidates(texts.signatures[live], bands, rows_per_band)
     for pos in sorted(candidates):
         if not keep[live[pos]]:
             continue
         for other in sorted(candidates[pos]):
             if not keep[live[other]]:
                 continue
-            mine, theirs = shingles(pos), shingles(other)
+            mine, theirs = texts.shingles(live[pos]), texts.shingles(live[other])
             if len(mine & theirs) / len(mine | theirs) >= near:
                 keep[live[pos]], dup_of[live[pos]] = False, (live[other], "near")
                 break

@@ -1,6 +1,7 @@
 """The curation pipeline behind `notus data binarize|convert|report`, as plain functions.
 
     loaded = load("../shared/data/ultrafeedback/uf_critique_100.jsonl")        # detect + canonicalise
+    loaded = Loaded.from_rows(rows)                                             # in-memory rows
     result = curate(loaded, CurateOptions(strategy="zephyr", against=["../shared/data/benchmarks"]))
     print(result.ledger.summary())                                             # every row accounted for
 
@@ -13,21 +14,26 @@ decontamination; ties (score_chosen == score_rejected) are counted and kept unle
 from __future__ import annotations
 
 import hashlib
+import random
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 import numpy as np
 
 from notus.core.errors import DataError
-from notus.data.binarize import BinarizeStats, binarize, no_gc
+from notus.data.binarize import BinarizeStats, make_pairs, no_gc, pick
+from notus.data.columns import RatedColumns
 from notus.data.decontaminate import BenchmarkIndex
 from notus.data.filters import TRUNCATION_ENDINGS, duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.scores import mean_matrix, overall_matrix, score_matrix
+from notus.data.scores import score_matrix
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
+
+_SUSPECT_LAST = frozenset(TRUNCATION_ENDINGS)
 
 
 @dataclass
@@ -40,6 +46,18 @@ class Loaded:
     @property
     def kind(self) -> str:
         return self.format.kind
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], fmt: str | None = None, name: str = "<rows>") -> Loaded:
+        """In-memory rows (the Python API's way in; `load` reads files): the format is detected
+        unless named, and rows are numbered from 1 as lines of the file `name`."""
+        with no_gc():
+            records = [Record(row, name, i) for i, row in enumerate(rows, 1)]
+            if not records:
+                return cls(FORMATS.get(fmt or "ultrafeedback"), [], [], 0)
+            chosen = FORMATS.get(fmt) if fmt else detect_format(records)
+            canonical, bad = chosen.to_canonical(records)
+        return cls(chosen, canonical, bad, len(records))
 
 
 def load(path: str, fmt: str | None = None, split: str | None = None) -> Loaded:
@@ -91,16 +109,23 @@ def _prompt_text(row: dict[str, Any]) -> str:
     return "\n".join(m["content"] for m in row["prompt"] if m["role"] == "user")
 
 
-def _apply(records: list[Record], keep: list[bool], reason: str, ledger: Ledger) -> list[Record]:
+def _count(ledger: Ledger, reason: str, keep: list[bool]) -> list[bool]:
+    """Count the rows a filter drops under its reason; the filter's keep mask, unchanged."""
     ledger.filter(reason, keep.count(False))
-    return [r for r, k in zip(records, keep) if k]
+    return keep
 
 
-def _decontaminate(
+def _kept(keep: list[bool], *columns: list) -> tuple[list, ...]:
+    """Each list with the rows the mask keeps."""
+    return tuple(list(compress(column, keep)) for column in columns)
+
+
+def _contamination(
     records: list[Record], opts: CurateOptions, ledger: Ledger, result: CurateResult
-) -> list[Record]:
+) -> list[bool]:
+    """Keep mask: the rows whose prompt matches no benchmark item (hits counted per benchmark)."""
     if not opts.against and opts.index is None:
-        return records
+        return [True] * len(records)
     index = opts.index or BenchmarkIndex.from_paths(opts.against)
     hits = index.match([_prompt_text(r.row) for r in records], progress=opts.progress)
     for h in hits:
@@ -109,69 +134,80 @@ def _decontaminate(
     bad = {h["row"]: h["hits"][0]["benchmark"] for h in hits}
     for bench in sorted(set(bad.values())):
         ledger.filter(f"contaminated ({bench})", sum(1 for b in bad.values() if b == bench))
-    return [r for i, r in enumerate(records) if i not in bad]
+    return [i not in bad for i in range(len(records))]
 
 
-def _dedup(records: list[Record], opts: CurateOptions, ledger: Ledger, key) -> list[Record]:
+def _duplicates(prompts: list[str], opts: CurateOptions, ledger: Ledger) -> list[bool]:
+    """Keep mask: the first of each group of exact or near-duplicate prompts."""
     if not opts.dedup:
-        return records
-    keep, dup_of = duplicate_prompts([key(r.row) for r in records], near=opts.near_dup)
+        return [True] * len(prompts)
+    keep, dup_of = duplicate_prompts(prompts, near=opts.near_dup)
     ledger.filter("duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "exact"))
     ledger.filter("near-duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "near"))
-    return [r for r, k in zip(records, keep) if k]
+    return keep
 
 
-def _drop_bad_responses(records: list[Record], result: CurateResult) -> None:
-    """Remove empty/truncated completions: a cheap test over all responses finds the rows that may
-    hold one, then the exact rule (`filters.response_problem`) runs on those rows only."""
-    counts = [len(r.row["completions"]) for r in records]
-    texts = [c["response"].rstrip() for r in records for c in r.row["completions"]]
-    suspect = [i for i, t in enumerate(texts) if not t or t.endswith(TRUNCATION_ENDINGS) or "```" in t]
-    owner = np.repeat(np.arange(len(records)), counts)
-    for i in np.unique(owner[suspect]).tolist():
-        comps = records[i].row["completions"]
-        problems = [response_problem(c["response"]) for c in comps]
-        result.completions_removed.update(p for p in problems if p)
-        records[i].row["completions"] = [c for c, p in zip(comps, problems) if not p]
+def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: CurateResult) -> RatedColumns:
+    """Remove empty/truncated completions: a cheap test over the response column finds the few that
+    may be one (empty, a suspicious or blank last character, a code fence), then the exact rule
+    (`filters.response_problem`) decides for those."""
+    suspect = [
+        k
+        for k, t in enumerate(cols.responses)
+        if not t or t[-1] in _SUSPECT_LAST or t[-1].isspace() or "```" in t
+    ]
+    problems = {k: p for k in suspect if (p := response_problem(cols.responses[k]))}
+    if not problems:
+        return cols
+    dead = np.zeros(len(cols.comps), dtype=bool)
+    dead[list(problems)] = True
+    owner = np.repeat(np.arange(len(records)), cols.counts)
+    first = cols.starts()
+    for i in np.unique(owner[dead]).tolist():
+        row, lo = records[i].row, int(first[i])
+        result.completions_removed.update(
+            problems[k] for k in range(lo, lo + len(row["completions"])) if k in problems
+        )
+        kept = [c for k, c in enumerate(row["completions"], lo) if k not in problems]
+        records[i].row = {**row, "completions": kept}  # a copy: the input row stays as it was
+    return cols.drop(dead)
 
 
 def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    records, rejects, repairs = validate_rated(loaded.records, progress=opts.progress)
+    records, rejects, repairs, cols = validate_rated(loaded.records, progress=opts.progress)
     result.rejects += rejects
     ledger.quarantined += len(rejects)
     ledger.repairs.update(repairs)
     if opts.drop_bad_responses:
-        _drop_bad_responses(records, result)
-    records = _apply(records, [bool(r.row["instruction"].strip()) for r in records], "empty prompt", ledger)
-    records = _dedup(records, opts, ledger, lambda row: row["instruction"])
+        cols = _drop_bad_responses(records, cols, result)
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
-    scored = [r.row for r in records]
-    means = mean_matrix(scored)  # the notus score of every completion: the strategy's and the bug check's
-    with np.errstate(invalid="ignore"):
-        bug = np.abs(overall_matrix(scored) / 2 - means) >= opts.score_gap  # see `filters.contradicts`
-    for row in scored:
-        row["score_bug"] = []
-    for i, j in zip(*np.nonzero(bug)):
-        scored[i]["score_bug"].append(int(j))
-    scores = means if opts.strategy == "notus" else score_matrix(scored, spec)
+    means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
+    with np.errstate(
+        invalid="ignore"
+    ):  # per row: a completion with the bug signature (`filters.contradicts`)
+        bug = (np.abs(cols.overall_matrix() / 2 - means) >= opts.score_gap).any(axis=1)
+    scores = means if opts.strategy == "notus" else score_matrix([r.row for r in records], spec, cols)
+    at = list(range(len(records)))  # each kept record's row in the columns
+    prompts = [r.row["instruction"] for r in records]
+    records, at, prompts = _kept(
+        _count(ledger, "empty prompt", [bool(p.strip()) for p in prompts]), records, at, prompts
+    )
+    records, at = _kept(_duplicates(prompts, opts, ledger), records, at)
     if opts.score_bug == "drop":
-        records = _apply(
-            records,
-            [not r.row["score_bug"] for r in records],
-            "overall_score contradicts aspect ratings",
-            ledger,
+        flagged = bug[at].tolist()
+        records, at = _kept(
+            _count(ledger, "overall_score contradicts aspect ratings", [not f for f in flagged]), records, at
         )
-    records = _decontaminate(records, opts, ledger, result)
+    records, at = _kept(_contamination(records, opts, ledger, result), records, at)
     rows = [r.row for r in records]
-    if len(rows) < len(scored):  # rows were dropped since scoring: keep their score rows
-        position = {id(row): i for i, row in enumerate(scored)}
-        scores = scores[[position[id(row)] for row in rows]]
-    pairs, stats = binarize(rows, spec, opts.seed, True, scores, progress=opts.progress)
+    scores = scores[at]
+    picks = pick(scores, spec, random.Random(opts.seed))
+    stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
-    for pair in pairs:
-        row = rows[pair.pop("row_index")]
-        pair["score_bug"] = bool(row["score_bug"])
+    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], opts.progress)
+    for pair, flagged in zip(pairs, bug[at][picks.row].tolist()):
+        pair["score_bug"] = flagged
     result.rows, result.rated, result.stats, result.ties = pairs, rows, stats, stats.top_ties
     ledger.check(stats.rows_out)
 
@@ -192,17 +228,14 @@ def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         ]
         result.ties = sum(ties)
         if opts.drop_ties:
-            records = _apply(records, [not t for t in ties], "tie (score_chosen == score_rejected)", ledger)
-    records = _apply(
-        records, [all(text(r.row[k]).strip() for k in keys) for r in records], "empty response", ledger
-    )
+            (records,) = _kept(
+                _count(ledger, "tie (score_chosen == score_rejected)", [not t for t in ties]), records
+            )
+    nonempty = [all(text(r.row[k]).strip() for k in keys) for r in records]
+    (records,) = _kept(_count(ledger, "empty response", nonempty), records)
     if loaded.kind == "pairs":
-        records = _apply(
-            records,
-            [text(r.row["chosen"]) != text(r.row["rejected"]) for r in records],
-            "chosen equals rejected",
-            ledger,
-        )
+        differ = [text(r.row["chosen"]) != text(r.row["rejected"]) for r in records]
+        (records,) = _kept(_count(ledger, "chosen equals rejected", differ), records)
     if opts.dedup:
         seen: set[str] = set()
         keep = []
@@ -210,8 +243,8 @@ def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
             key = normalize(_prompt_text(r.row) + "\x00" + "\x00".join(text(r.row[k]) for k in keys))
             keep.append(key not in seen)
             seen.add(key)
-        records = _apply(records, keep, "duplicate row", ledger)
-    records = _decontaminate(records, opts, ledger, result)
+        (records,) = _kept(_count(ledger, "duplicate row", keep), records)
+    (records,) = _kept(_contamination(records, opts, ledger, result), records)
     result.rows = [r.row for r in records]
     ledger.check(len(result.rows))
 

@@ -31,14 +31,13 @@ from notus.core.errors import DataError
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One input row and where it came from (line is 1-based; item index for JSON/Parquet)."""
 
     row: dict[str, Any]
     file: str
     line: int
-    scores: list[float | None] | None = None  # per completion, set by the pipeline before binarizing
 
 
 def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from notus.data.columns import RatedColumns
 from notus.data.strategies import Strategy, mean_rating, overall_score, rating
-
-_RATING_NUMBERS = {str(i): float(i) for i in range(1, 6)} | {"N/A": np.nan, None: np.nan}
 
 
 def completion_counts(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -37,37 +36,35 @@ def _completions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for row in rows for c in row["completions"]]
 
 
-def mean_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
-    """`mean_rating` of every completion: N/A ratings left out, no rated aspect -> NaN."""
-    counts = completion_counts(rows)
-    comps = _completions(rows)
-    try:  # canonical "1".."5" / "N/A" ratings (every validated row): one flat column
-        per = np.fromiter((len(c["annotations"]) for c in comps), dtype=np.int64, count=len(comps))
-        values = np.array([_RATING_NUMBERS[v["Rating"]] for c in comps for v in c["annotations"].values()])
-    except (KeyError, TypeError, AttributeError):
-        return to_matrix([mean_rating(c) for c in comps], counts)
-    owner = np.repeat(np.arange(len(comps)), per)
-    rated = ~np.isnan(values)
-    total = np.bincount(owner, weights=np.where(rated, values, 0.0), minlength=len(comps))
-    n = np.bincount(owner, weights=rated, minlength=len(comps))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return to_matrix(np.where(n > 0, total / n, np.nan), counts)
+def _columns(rows: list[dict[str, Any]], cols: RatedColumns | None) -> RatedColumns:
+    return cols if cols is not None else RatedColumns.of([row["completions"] for row in rows], strict=False)
 
 
-def overall_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
-    """`overall_score` (the critique's 1-10) of every completion; missing -> NaN."""
-    values = [c.get("overall_score") for c in _completions(rows)]
+def mean_matrix(rows: list[dict[str, Any]], cols: RatedColumns | None = None) -> np.ndarray:
+    """`mean_rating` of every completion: N/A ratings left out, no rated aspect -> NaN. Canonical
+    "1".."5" / "N/A" ratings (every validated row) are averaged over the flat rating column."""
     try:
-        flat = np.array(values, dtype=float)  # numbers and None (every validated row)
+        return _columns(rows, cols).mean_matrix()
+    except (KeyError, TypeError):  # other spellings, or shapes the columns cannot hold
+        return to_matrix([mean_rating(c) for c in _completions(rows)], completion_counts(rows))
+
+
+def overall_matrix(rows: list[dict[str, Any]], cols: RatedColumns | None = None) -> np.ndarray:
+    """`overall_score` (the critique's 1-10) of every completion; missing -> NaN."""
+    try:
+        return _columns(rows, cols).overall_matrix()  # numbers and None (every validated row)
     except (TypeError, ValueError):
-        flat = np.array([rating(v) for v in values], dtype=float)
-    return to_matrix(flat, completion_counts(rows))
+        flat = [rating(c.get("overall_score")) for c in _completions(rows)]
+        return to_matrix(np.array(flat, dtype=float), completion_counts(rows))
 
 
-def score_matrix(rows: list[dict[str, Any]], strategy: Strategy) -> np.ndarray:
-    """The strategy's score of every completion (column-wise for notus and zephyr)."""
+def score_matrix(
+    rows: list[dict[str, Any]], strategy: Strategy, cols: RatedColumns | None = None
+) -> np.ndarray:
+    """The strategy's score of every completion (column-wise for notus and zephyr); `cols`: the
+    rows' columns when the caller has them."""
     if strategy.score is mean_rating:
-        return mean_matrix(rows)
+        return mean_matrix(rows, cols)
     if strategy.score is overall_score:
-        return overall_matrix(rows)
+        return overall_matrix(rows, cols)
     return to_matrix([strategy.score(c) for c in _completions(rows)], completion_counts(rows))

@@ -24,7 +24,7 @@ from notus.core.errors import NotusError
 from notus.core.registry import Registry
 
 ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
-_ASPECT_SET = frozenset(ASPECTS)
+ASPECT_SET = frozenset(ASPECTS)
 Scorer = Callable[[dict[str, Any]], float | None]
 SCORERS: Registry[Callable[[str], Scorer]] = Registry("binarization strategy")
 
@@ -51,7 +51,7 @@ def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
     annotations = completion.get("annotations") or {}
     try:  # fast path: the four aspects, canonical "1".."5" / "N/A" strings
         out = {aspect: _RATING_VALUES[v["Rating"]] for aspect, v in annotations.items()}
-        if out.keys() >= _ASPECT_SET:
+        if out.keys() >= ASPECT_SET:
             return out
     except (KeyError, TypeError):
         pass

@@ -1,6 +1,6 @@
 """Row validation: repair what a documented rule can repair, quarantine the rest, count everything.
 
-    rows, rejects, repairs = validate_rated(records)
+    rows, rejects, repairs, columns = validate_rated(records)
     ledger = Ledger(rows_in=n); ledger.filter("duplicate prompt", 3); print(ledger.summary())
     notus data binarize INPUT -o OUT             # quarantined rows -> OUT.rejects.jsonl
 
@@ -19,10 +19,14 @@ Pair rows: a chosen or rejected list with no assistant message is quarantined.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from notus.data.columns import CANONICAL_RATINGS, SCORE_TYPES, Irregular, RatedColumns
 from notus.data.readers import Record, reject
 
 NA_SPELLINGS = {"n/a", "na", "none", "null", ""}
@@ -51,12 +55,6 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
     return str(int(number))
 
 
-CANONICAL_RATINGS = {"1", "2", "3", "4", "5", "N/A"}
-
-
-_SCORE_TYPES = {int, float, type(None)}
-
-
 def _clean_completions(completions: list[Any]) -> bool:
     """Fast path: True when no completion of a row needs a repair (the common case), checked with
     a few set comprehensions per row instead of per-rating Python calls; anything else (including
@@ -67,10 +65,8 @@ def _clean_completions(completions: list[Any]) -> bool:
         entries = [v for c in completions for v in c["annotations"].values()]
         if {type(v) for v in entries} - {dict} or not {v.get("Rating") for v in entries} <= CANONICAL_RATINGS:
             return False
-        scores = [c["overall_score"] for c in completions]
-        return {type(s) for s in scores} <= _SCORE_TYPES and all(
-            1 <= s <= 10 for s in scores if s is not None
-        )
+        scores = [c.get("overall_score") for c in completions]
+        return {type(s) for s in scores} <= SCORE_TYPES and all(1 <= s <= 10 for s in scores if s is not None)
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -113,16 +109,51 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
     return out
 
 
+def _clean_rows(rows: list[dict[str, Any]]) -> tuple[list[bool], RatedColumns | None]:
+    """Per row: a text `instruction`, a list of `completions` and `_clean_completions` true, checked
+    over the flat columns of all rows at once (`RatedColumns.clean`), and those columns; irregular
+    shapes (a completion that is not an object, ...) are checked row by row instead (no columns)."""
+    shaped = [type(r.get("instruction")) is str and type(r.get("completions")) is list for r in rows]
+    try:
+        cols = RatedColumns.of([r["completions"] if s else [] for r, s in zip(rows, shaped)])
+    except Irregular:
+        return [s and _clean_completions(r["completions"]) for r, s in zip(rows, shaped)], None
+    return (np.array(shaped, dtype=bool) & cols.clean()).tolist(), cols
+
+
+def _unique_ids(rows: list[dict[str, Any]]) -> bool:
+    """True when no row shares its `id`/`prompt_id` with another (then no id can conflict)."""
+    ids = [row.get("id", row.get("prompt_id")) for row in rows]
+    try:
+        return len(set(ids)) == len(ids)
+    except TypeError:  # an id that is a list or an object
+        return False
+
+
 def validate_rated(
     records: list[Record], progress: bool = False
-) -> tuple[list[Record], list[dict[str, Any]], Counter]:
-    """Repaired rated rows, quarantined rows (rejects) and a count of each repair applied."""
+) -> tuple[list[Record], list[dict[str, Any]], Counter, RatedColumns]:
+    """Kept rated rows (a repaired row is a copy; a row that needs nothing is the input row),
+    quarantined rows (rejects), a count of each repair applied, and the kept rows' completions as
+    flat columns."""
     from tqdm import tqdm
 
     kept, rejects, repairs = [], [], Counter()
+    clean, cols = _clean_rows([rec.row for rec in records])
+    check_ids = not _unique_ids([rec.row for rec in records])
     seen_ids: dict[Any, tuple[str, int]] = {}
-    for rec in tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000):
+    bar = tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000)
+    for rec, fast in zip(bar, clean):
         row = rec.row
+        if fast and not check_ids:  # the common case: nothing to repair, no shared id
+            source = row.get("source")
+            if source or source == "":
+                kept.append(rec)  # unchanged rows are not copied
+                continue
+            if "source" not in row:
+                repairs["missing source -> ''"] += 1
+            kept.append(Record({**row, "source": ""}, rec.file, rec.line))
+            continue
         try:
             if not isinstance(row.get("instruction"), str):
                 raise Quarantine(
@@ -132,18 +163,17 @@ def validate_rated(
             if not isinstance(row.get("completions"), list):
                 raise Quarantine("completions", "completions is not a list")
             completions = row["completions"]
-            if _clean_completions(completions):
-                completions = list(completions)
-            else:
+            if not fast:
                 completions = [_fix_completion(c, i, repairs) for i, c in enumerate(completions)]
             row_id = row.get("id", row.get("prompt_id"))
             if row_id is not None:
-                if row_id in seen_ids and seen_ids[row_id][0] != row["instruction"]:
+                key = row_id if isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
+                if key in seen_ids and seen_ids[key][0] != row["instruction"]:
                     raise Quarantine(
                         "id",
-                        f"id {row_id!r} already used at line {seen_ids[row_id][1]} for another instruction",
+                        f"id {row_id!r} already used at line {seen_ids[key][1]} for another instruction",
                     )
-                seen_ids.setdefault(row_id, (row["instruction"], rec.line))
+                seen_ids.setdefault(key, (row["instruction"], rec.line))
         except Quarantine as exc:
             rejects.append(reject(rec.file, rec.line, exc.field, str(exc), row))
             continue
@@ -152,7 +182,9 @@ def validate_rated(
         kept.append(
             Record({**row, "source": row.get("source") or "", "completions": completions}, rec.file, rec.line)
         )
-    return kept, rejects, repairs
+    if cols is None or not all(clean):  # rows were repaired or quarantined: read the kept rows again
+        cols = RatedColumns.of([rec.row["completions"] for rec in kept])
+    return kept, rejects, repairs, cols
 
 
 def validate_pairs(records: list[Record], keys: tuple[str, ...]) -> tuple[list[Record], list[dict[str, Any]]]:

@@ -17,12 +17,16 @@ def _raw_uf(row: dict) -> dict:
         raise RowError(
             "completions", f"completions is a {type(row['completions']).__name__}, expected a list"
         )
+    if "source" in row and "models" in row:
+        return row  # nothing to add: the row is not copied
     out = dict(row)
     out.setdefault("source", "")
-    out.setdefault(
-        "models",
-        row.get("model_names", [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]),
-    )
+    if "models" not in out:
+        out["models"] = (
+            row["model_names"]
+            if "model_names" in row
+            else [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]
+        )
     return out
 
 

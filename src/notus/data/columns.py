@@ -1,0 +1,170 @@
+"""Rated rows as flat columns: one read of every completion feeds validation, the response filter,
+the score matrices and the output pairs of `notus data binarize`.
+
+    cols = RatedColumns.of([row["completions"] for row in rows])   # Irregular if a shape is off
+    clean = cols.clean()                     # per row: nothing for the validator to repair
+    cols = cols.drop(dead)                   # completions removed (a bool per completion)
+    means, overall = cols.mean_matrix(), cols.overall_matrix()   # == scores.mean_matrix(rows), ...
+    first = cols.starts()[i] + j             # completion j of row i in the flat columns
+
+Why columns: on 64k UltraFeedback rows (256k completions, 1M aspect ratings) reading a field of a
+completion costs more than the arithmetic done with it (each read is a cache miss), so every field
+is read once, into a list or a numpy array, and the stages work on those
+(`benchmarks/bench_binarize.py`). The per-row functions in `validate`, `scores` and `strategies`
+stay the reference; tests/unit/test_data_fast_paths.py checks that both agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import compress
+from typing import Any
+
+import numpy as np
+
+from notus.data.strategies import ASPECT_SET, aspect_ratings
+
+CANONICAL_RATINGS = frozenset({"1", "2", "3", "4", "5", "N/A"})
+_RATING_NUMBERS = {str(i): float(i) for i in range(1, 6)} | {"N/A": np.nan}
+SCORE_TYPES = frozenset({int, float, type(None)})
+
+
+class Irregular(ValueError):
+    """A completion that is not an object, lacks `response` or `annotations`, or has an aspect
+    entry that is not an object: such rows take the row-by-row path."""
+
+
+@dataclass
+class RatedColumns:
+    counts: np.ndarray  # (rows,) completions per row
+    comps: list[Any]  # (completions,) every completion dict, row after row
+    responses: list[Any]  # (completions,) its `response`
+    overall: list[Any]  # (completions,) its `overall_score` (None when missing)
+    annotations: list[Any]  # (completions,) its `annotations` object
+    per: np.ndarray  # (completions,) its number of aspect entries
+    ratings: list[Any] | None  # (entries,) every aspect entry's `Rating`, completion after completion
+    _values: np.ndarray | None = field(default=None, repr=False)  # `rating_values()`, once computed
+
+    @classmethod
+    def of(cls, completion_lists: list[list[Any]], strict: bool = True) -> RatedColumns:
+        """The columns of rows given by their completion lists. Irregular shapes raise `Irregular`,
+        or with `strict=False` give columns holding only `counts` and `comps` (enough for
+        `starts` and `aspect_ratings`, which then takes the reference function)."""
+        counts = np.fromiter(map(len, completion_lists), dtype=np.int64, count=len(completion_lists))
+        comps = [c for cl in completion_lists for c in cl]
+        try:
+            responses = [c["response"] for c in comps]
+            annotations = [c["annotations"] for c in comps]
+            per = np.fromiter(map(len, annotations), dtype=np.int64, count=len(comps))
+            ratings = [v["Rating"] for a in annotations for v in a.values()]  # an entry must be an object
+            overall = [c.get("overall_score") for c in comps]
+        except (KeyError, TypeError, AttributeError) as exc:
+            if strict:
+                raise Irregular(str(exc)) from None
+            return cls(counts, comps, [], [], [], np.zeros(0, dtype=np.int64), None)
+        return cls(counts, comps, responses, overall, annotations, per, ratings)
+
+    def starts(self) -> np.ndarray:
+        """Where each row's completions start in the flat columns."""
+        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+
+    def clean(self) -> np.ndarray:
+        """Per row: every response is text, every rating "1".."5" or "N/A", every overall_score a
+        number in 1-10 or missing (what `validate._clean_completions` checks, row by row)."""
+        bad = np.zeros(len(self.comps), dtype=bool)
+        if {type(t) for t in self.responses} - {str}:
+            bad |= np.array([type(t) is not str for t in self.responses], dtype=bool)
+        try:
+            canonical = set(self.ratings) <= CANONICAL_RATINGS
+        except TypeError:  # an unhashable rating (a list, an object)
+            canonical = False
+        if not canonical:
+            wrong = np.array(
+                [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings], dtype=bool
+            )
+            bad[np.repeat(np.arange(len(self.comps)), self.per)[wrong]] = True
+        if {type(x) for x in self.overall} <= SCORE_TYPES:
+            values = np.array(self.overall, dtype=float)  # None -> NaN
+            with np.errstate(invalid="ignore"):
+                outside = ~((values >= 1) & (values <= 10))
+            bad |= outside & np.array([x is not None for x in self.overall], dtype=bool)
+        else:
+            bad |= np.array(
+                [not (type(x) in SCORE_TYPES and (x is None or 1 <= x <= 10)) for x in self.overall],
+                dtype=bool,
+            )
+        row_bad = np.zeros(len(self.counts), dtype=bool)
+        row_bad[np.repeat(np.arange(len(self.counts)), self.counts)[bad]] = True
+        return ~row_bad
+
+    def drop(self, dead: np.ndarray) -> RatedColumns:
+        """The columns without the completions marked `dead`."""
+        owner = np.repeat(np.arange(len(self.counts)), self.counts)
+        alive = ~dead
+        entry_alive = np.repeat(alive, self.per).tolist()
+        keep = alive.tolist()
+        return RatedColumns(
+            self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
+            list(compress(self.comps, keep)),
+            list(compress(self.responses, keep)),
+            list(compress(self.overall, keep)),
+            list(compress(self.annotations, keep)),
+            self.per[alive],
+            list(compress(self.ratings, entry_alive)),
+        )
+
+    def matrix(self, flat: np.ndarray) -> np.ndarray:
+        """Per-completion values into a NaN-padded (rows, most completions) matrix."""
+        out = np.full((len(self.counts), int(self.counts.max(initial=0))), np.nan)
+        out[np.arange(out.shape[1]) < self.counts[:, None]] = flat
+        return out
+
+    def rating_values(self) -> np.ndarray:
+        """Every rating as a number, NaN for N/A (canonical ratings: the validated columns;
+        KeyError otherwise). Computed once."""
+        if self._values is None:
+            numbers = map(_RATING_NUMBERS.__getitem__, self.ratings)  # TypeError without columns
+            self._values = np.fromiter(numbers, dtype=float, count=len(self.ratings))
+        return self._values
+
+    def mean_matrix(self) -> np.ndarray:
+        """`strategies.mean_rating` of every completion: N/A left out, nothing rated -> NaN."""
+        values = self.rating_values()
+        owner = np.repeat(np.arange(len(self.comps)), self.per)
+        rated = ~np.isnan(values)
+        total = np.bincount(owner, weights=np.where(rated, values, 0.0), minlength=len(self.comps))
+        n = np.bincount(owner, weights=rated, minlength=len(self.comps))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.matrix(np.where(n > 0, total / n, np.nan))
+
+    def overall_matrix(self) -> np.ndarray:
+        """`strategies.overall_score` of every completion (validated: numbers or None; TypeError or
+        ValueError otherwise)."""
+        if self.ratings is None:
+            raise TypeError("no columns: the rows were irregular")
+        return self.matrix(np.array(self.overall, dtype=float))
+
+    def aspect_ratings(self, index: np.ndarray) -> list[dict[str, float | None]]:
+        """`strategies.aspect_ratings` of the completions `index`, from the rating column; a
+        completion without all four UltraFeedback aspects, or any completion when the ratings are
+        not canonical, takes the reference function."""
+        try:
+            values = self.rating_values()
+        except (KeyError, TypeError):  # not canonical, not hashable, or no rating column (`strict=False`)
+            return [aspect_ratings(self.comps[k]) for k in index.tolist()]
+        per = self.per[index]
+        entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])[index]
+        picked = np.repeat(entry_start - np.concatenate([[0], np.cumsum(per)[:-1]]), per) + np.arange(
+            per.sum()
+        )
+        numbers = values[picked]
+        flat = np.where(np.isnan(numbers), None, numbers).tolist()
+        ends = np.cumsum(per).tolist()
+        out = [
+            dict(zip(self.annotations[k], flat[e - n : e]))
+            for k, e, n in zip(index.tolist(), ends, per.tolist())
+        ]
+        return [
+            d if d.keys() >= ASPECT_SET else aspect_ratings(self.comps[k])
+            for d, k in zip(out, index.tolist())
+        ]
