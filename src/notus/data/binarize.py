@@ -110,38 +110,29 @@ def choose(scores: list[float | None], strategy: Strategy, rng: random.Random) -
     return chosen, [rng.choice(candidates)]
 
 
-def to_pair(
-    row: dict[str, Any],
-    chosen: int,
-    rejected: int,
-    c: dict[str, Any],
-    r: dict[str, Any],
-    score_chosen: float,
-    score_rejected: float,
-    strategy: str,
-    ratings_chosen: dict[str, float | None],
-    ratings_rejected: dict[str, float | None],
-) -> dict[str, Any]:
-    """A TRL conversational preference row with provenance columns (`c`, `r`: completions number
-    `chosen` and `rejected` of `row`, with their `aspect_ratings`)."""
+def to_pair(row: dict[str, Any], chosen: tuple, rejected: tuple, strategy: str) -> dict[str, Any]:
+    """A TRL conversational preference row with provenance columns. `chosen` and `rejected` are
+    (index in the row's completions, response, model, score, aspect ratings, overall score)."""
+    c_index, c_text, c_model, c_score, c_ratings, c_overall = chosen
+    r_index, r_text, r_model, r_score, r_ratings, r_overall = rejected
     prompt = [{"role": "system", "content": row["system"]}] if row.get("system") else []
     return {
         "prompt": [*prompt, {"role": "user", "content": row["instruction"]}],
-        "chosen": [{"role": "assistant", "content": c["response"]}],
-        "rejected": [{"role": "assistant", "content": r["response"]}],
-        "score_chosen": score_chosen,
-        "score_rejected": score_rejected,
-        "margin": score_chosen - score_rejected,
+        "chosen": [{"role": "assistant", "content": c_text}],
+        "rejected": [{"role": "assistant", "content": r_text}],
+        "score_chosen": c_score,
+        "score_rejected": r_score,
+        "margin": c_score - r_score,
         "source": row.get("source", ""),
         "strategy": strategy,
-        "chosen_index": chosen,
-        "rejected_index": rejected,
-        "chosen_model": c.get("model", ""),
-        "rejected_model": r.get("model", ""),
-        "chosen_ratings": ratings_chosen,
-        "rejected_ratings": ratings_rejected,
-        "chosen_overall_score": rating(c.get("overall_score")),
-        "rejected_overall_score": rating(r.get("overall_score")),
+        "chosen_index": c_index,
+        "rejected_index": r_index,
+        "chosen_model": c_model,
+        "rejected_model": r_model,
+        "chosen_ratings": c_ratings,
+        "rejected_ratings": r_ratings,
+        "chosen_overall_score": c_overall,
+        "rejected_overall_score": r_overall,
     }
 
 
@@ -252,20 +243,23 @@ def make_pairs(
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """`to_pair` for every pick. `cols` holds every completion, row after row, and the completions
-    of `rows[i]` start at `cols.comps[first[i]]`."""
+    of `rows[i]` start at `cols.comps[first[i]]`: the pairs read the columns, not the completions."""
     from tqdm import tqdm
 
-    chosen, rejected = first[picks.row] + picks.chosen, first[picks.row] + picks.rejected
+    def side(index: np.ndarray, flat: np.ndarray) -> zip:
+        where = flat.tolist()
+        return zip(
+            index.tolist(),
+            [cols.responses[k] for k in where],
+            [cols.models[k] for k in where],
+            scores[picks.row, index].tolist(),
+            cols.aspect_ratings(flat),
+            [rating(cols.overall[k]) for k in where],
+        )
+
+    at = first[picks.row]
     picked = zip(
-        picks.row.tolist(),
-        picks.chosen.tolist(),
-        picks.rejected.tolist(),
-        chosen.tolist(),
-        rejected.tolist(),
-        scores[picks.row, picks.chosen].tolist(),
-        scores[picks.row, picks.rejected].tolist(),
-        cols.aspect_ratings(chosen),
-        cols.aspect_ratings(rejected),
+        picks.row.tolist(), side(picks.chosen, at + picks.chosen), side(picks.rejected, at + picks.rejected)
     )
     bar = tqdm(
         picked,
@@ -274,12 +268,8 @@ def make_pairs(
         unit="pair",
         disable=not progress or len(picks.row) < 10000,
     )
-    comps, name = cols.comps, spec.name
-    with no_gc():
-        return [
-            to_pair(rows[i], j, k, comps[a], comps[b], sa, sb, name, ra, rb)
-            for i, j, k, a, b, sa, sb, ra, rb in bar
-        ]
+    with no_gc():  # many small dicts, no cycles: the collector would only walk them
+        return [to_pair(rows[i], c, r, spec.name) for i, c, r in bar]
 
 
 def binarize(
@@ -294,16 +284,17 @@ def binarize(
     `scores` (per row, per completion: a NaN-padded matrix or lists) skips scoring when the caller
     already has them."""
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
-    cols = RatedColumns.of([row["completions"] for row in rows], strict=False)
-    if scores is None:
-        scores = score_matrix(rows, spec, cols)
-    elif not isinstance(scores, np.ndarray):
-        scores = to_matrix(
-            [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
-        )
-    picks = pick(scores, spec, random.Random(seed))
+    with no_gc():
+        cols = RatedColumns.of([row["completions"] for row in rows], strict=False)
+        if scores is None:
+            scores = score_matrix(rows, spec, cols)
+        elif not isinstance(scores, np.ndarray):
+            scores = to_matrix(
+                [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
+            )
+        picks = pick(scores, spec, random.Random(seed))
+        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress)
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
-    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress)
     if keep_index:
         for pair, index in zip(pairs, picks.row.tolist()):
             pair["row_index"] = index

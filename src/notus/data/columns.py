@@ -27,6 +27,7 @@ from notus.data.strategies import ASPECT_SET, aspect_ratings
 CANONICAL_RATINGS = frozenset({"1", "2", "3", "4", "5", "N/A"})
 _RATING_NUMBERS = {str(i): float(i) for i in range(1, 6)} | {"N/A": np.nan}
 SCORE_TYPES = frozenset({int, float, type(None)})
+_BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 
 
 class Irregular(ValueError):
@@ -39,6 +40,7 @@ class RatedColumns:
     counts: np.ndarray  # (rows,) completions per row
     comps: list[Any]  # (completions,) every completion dict, row after row
     responses: list[Any]  # (completions,) its `response`
+    models: list[Any]  # (completions,) its `model` ("" when missing)
     overall: list[Any]  # (completions,) its `overall_score` (None when missing)
     annotations: list[Any]  # (completions,) its `annotations` object
     per: np.ndarray  # (completions,) its number of aspect entries
@@ -48,21 +50,34 @@ class RatedColumns:
     @classmethod
     def of(cls, completion_lists: list[list[Any]], strict: bool = True) -> RatedColumns:
         """The columns of rows given by their completion lists. Irregular shapes raise `Irregular`,
-        or with `strict=False` give columns holding only `counts` and `comps` (enough for
-        `starts` and `aspect_ratings`, which then takes the reference function)."""
+        or with `strict=False` give columns without the rating columns (responses, models and
+        overall scores read leniently; `aspect_ratings` then takes the reference function)."""
         counts = np.fromiter(map(len, completion_lists), dtype=np.int64, count=len(completion_lists))
-        comps = [c for cl in completion_lists for c in cl]
-        try:
-            responses = [c["response"] for c in comps]
-            annotations = [c["annotations"] for c in comps]
-            per = np.fromiter(map(len, annotations), dtype=np.int64, count=len(comps))
-            ratings = [v["Rating"] for a in annotations for v in a.values()]  # an entry must be an object
-            overall = [c.get("overall_score") for c in comps]
+        comps, responses, models, annotations, ratings, overall, per = [], [], [], [], [], [], []
+        try:  # a block of rows at a time: its objects are still in the cache for the next field
+            for lo in range(0, len(completion_lists), _BLOCK):
+                block = [c for cl in completion_lists[lo : lo + _BLOCK] for c in cl]
+                comps += block
+                responses += [c["response"] for c in block]
+                models += [c.get("model", "") for c in block]
+                held = [c["annotations"] for c in block]
+                annotations += held
+                per += map(len, held)
+                ratings += [v["Rating"] for a in held for v in a.values()]  # an entry must be an object
+                overall += [c.get("overall_score") for c in block]
         except (KeyError, TypeError, AttributeError) as exc:
             if strict:
                 raise Irregular(str(exc)) from None
-            return cls(counts, comps, [], [], [], np.zeros(0, dtype=np.int64), None)
-        return cls(counts, comps, responses, overall, annotations, per, ratings)
+            comps = [c for cl in completion_lists for c in cl]
+            held = [
+                c if isinstance(c, dict) else {} for c in comps
+            ]  # read leniently: nothing validated these
+            responses = [c.get("response") for c in held]
+            models = [c.get("model", "") for c in held]
+            overall = [c.get("overall_score") for c in held]
+            return cls(counts, comps, responses, models, overall, [], np.zeros(0, dtype=np.int64), None)
+        per_array = np.array(per, dtype=np.int64)
+        return cls(counts, comps, responses, models, overall, annotations, per_array, ratings)
 
     def starts(self) -> np.ndarray:
         """Where each row's completions start in the flat columns."""
@@ -107,6 +122,7 @@ class RatedColumns:
             self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
             list(compress(self.comps, keep)),
             list(compress(self.responses, keep)),
+            list(compress(self.models, keep)),
             list(compress(self.overall, keep)),
             list(compress(self.annotations, keep)),
             self.per[alive],
