@@ -169,3 +169,60 @@ def test_column_wise_validity_check_equals_the_per_row_check():
     rows[10]["completions"][0] = "not an object"  # an irregular shape: the row-by-row fallback
     expected[10] = False
     assert validate._clean_rows(rows) == (expected, None)
+
+
+def test_columns_drop_and_aspect_ratings_match_the_per_completion_reference():
+    from notus.data.columns import RatedColumns
+    from notus.data.strategies import aspect_ratings
+
+    rng = random.Random(5)
+    aspects = ("instruction_following", "honesty", "truthfulness", "helpfulness")
+    rows = [
+        [
+            {
+                "response": f"r{i}.{j}",
+                "model": f"m{j}",
+                "annotations": {a: {"Rating": rng.choice(["1", "3", "5", "N/A"])} for a in aspects},
+                "overall_score": rng.choice([None, 2.0, 9]),
+            }
+            for j in range(rng.randint(0, 4))
+        ]
+        for i in range(60)
+    ]
+    rows[7][0]["annotations"] = {"honesty": {"Rating": "2"}}  # not all four aspects: the reference path
+    cols = RatedColumns.of(rows)
+    flat = [c for cl in rows for c in cl]
+    index = np.arange(len(flat))
+    assert cols.aspect_ratings(index) == [aspect_ratings(c) for c in flat]
+    dead = np.array([rng.random() < 0.3 for _ in flat])
+    kept = cols.drop(dead)
+    survivors = [[c for c in cl if not dead[flat.index(c)]] for cl in rows]
+    again = RatedColumns.of(survivors)
+    assert kept.counts.tolist() == again.counts.tolist() and kept.responses == again.responses
+    assert (
+        kept.models == again.models
+        and kept.ratings == again.ratings
+        and kept.per.tolist() == again.per.tolist()
+    )
+    np.testing.assert_array_equal(kept.mean_matrix(), again.mean_matrix())
+    assert kept.aspect_ratings(np.arange(len(kept.responses))) == [
+        aspect_ratings(c) for cl in survivors for c in cl
+    ]
+
+
+def test_curate_leaves_the_input_rows_as_they_were():
+    import copy
+
+    from notus.data.pipeline import CurateOptions, Loaded, curate
+
+    rng = random.Random(6)
+    rows = [
+        {"instruction": f"question {i}", "completions": [_completion(rng) for _ in range(3)]}
+        for i in range(30)
+    ]
+    rows[2]["completions"][0]["response"] = ""  # removed before binarizing: the row is copied, not edited
+    rows[3]["completions"][1]["annotations"]["honesty"]["Rating"] = 4  # repaired on a copy
+    before = copy.deepcopy(rows)
+    result = curate(Loaded.from_rows(rows, "ultrafeedback"), CurateOptions(seed=1))
+    assert rows == before
+    assert result.ledger.rows_in == 30 and result.rows

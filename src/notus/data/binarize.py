@@ -243,7 +243,7 @@ def make_pairs(
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """`to_pair` for every pick. `cols` holds every completion, row after row, and the completions
-    of `rows[i]` start at `cols.comps[first[i]]`: the pairs read the columns, not the completions."""
+    of `rows[i]` start at `first[i]` in it: the pairs read the columns, not the completions."""
     from tqdm import tqdm
 
     def side(index: np.ndarray, flat: np.ndarray) -> zip:

@@ -38,7 +38,6 @@ class Irregular(ValueError):
 @dataclass
 class RatedColumns:
     counts: np.ndarray  # (rows,) completions per row
-    comps: list[Any]  # (completions,) every completion dict, row after row
     responses: list[Any]  # (completions,) its `response`
     models: list[Any]  # (completions,) its `model` ("" when missing)
     overall: list[Any]  # (completions,) its `overall_score` (None when missing)
@@ -53,11 +52,10 @@ class RatedColumns:
         or with `strict=False` give columns without the rating columns (responses, models and
         overall scores read leniently; `aspect_ratings` then takes the reference function)."""
         counts = np.fromiter(map(len, completion_lists), dtype=np.int64, count=len(completion_lists))
-        comps, responses, models, annotations, ratings, overall, per = [], [], [], [], [], [], []
+        responses, models, annotations, ratings, overall, per = [], [], [], [], [], []
         try:  # a block of rows at a time: its objects are still in the cache for the next field
             for lo in range(0, len(completion_lists), _BLOCK):
                 block = [c for cl in completion_lists[lo : lo + _BLOCK] for c in cl]
-                comps += block
                 responses += [c["response"] for c in block]
                 models += [c.get("model", "") for c in block]
                 held = [c["annotations"] for c in block]
@@ -68,16 +66,15 @@ class RatedColumns:
         except (KeyError, TypeError, AttributeError) as exc:
             if strict:
                 raise Irregular(str(exc)) from None
-            comps = [c for cl in completion_lists for c in cl]
-            held = [
-                c if isinstance(c, dict) else {} for c in comps
-            ]  # read leniently: nothing validated these
+            # read leniently: nothing validated these rows
+            held = [c if isinstance(c, dict) else {} for cl in completion_lists for c in cl]
             responses = [c.get("response") for c in held]
             models = [c.get("model", "") for c in held]
             overall = [c.get("overall_score") for c in held]
-            return cls(counts, comps, responses, models, overall, [], np.zeros(0, dtype=np.int64), None)
+            annotations = [c.get("annotations") for c in held]
+            return cls(counts, responses, models, overall, annotations, np.zeros(0, dtype=np.int64), None)
         per_array = np.array(per, dtype=np.int64)
-        return cls(counts, comps, responses, models, overall, annotations, per_array, ratings)
+        return cls(counts, responses, models, overall, annotations, per_array, ratings)
 
     def starts(self) -> np.ndarray:
         """Where each row's completions start in the flat columns."""
@@ -86,7 +83,7 @@ class RatedColumns:
     def clean(self) -> np.ndarray:
         """Per row: every response is text, every rating "1".."5" or "N/A", every overall_score a
         number in 1-10 or missing (what `validate._clean_completions` checks, row by row)."""
-        bad = np.zeros(len(self.comps), dtype=bool)
+        bad = np.zeros(len(self.responses), dtype=bool)
         if {type(t) for t in self.responses} - {str}:
             bad |= np.array([type(t) is not str for t in self.responses], dtype=bool)
         try:
@@ -97,7 +94,7 @@ class RatedColumns:
             wrong = np.array(
                 [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings], dtype=bool
             )
-            bad[np.repeat(np.arange(len(self.comps)), self.per)[wrong]] = True
+            bad[np.repeat(np.arange(len(self.responses)), self.per)[wrong]] = True
         if {type(x) for x in self.overall} <= SCORE_TYPES:
             values = np.array(self.overall, dtype=float)  # None -> NaN
             with np.errstate(invalid="ignore"):
@@ -120,7 +117,6 @@ class RatedColumns:
         keep = alive.tolist()
         return RatedColumns(
             self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
-            list(compress(self.comps, keep)),
             list(compress(self.responses, keep)),
             list(compress(self.models, keep)),
             list(compress(self.overall, keep)),
@@ -146,10 +142,10 @@ class RatedColumns:
     def mean_matrix(self) -> np.ndarray:
         """`strategies.mean_rating` of every completion: N/A left out, nothing rated -> NaN."""
         values = self.rating_values()
-        owner = np.repeat(np.arange(len(self.comps)), self.per)
+        owner = np.repeat(np.arange(len(self.responses)), self.per)
         rated = ~np.isnan(values)
-        total = np.bincount(owner, weights=np.where(rated, values, 0.0), minlength=len(self.comps))
-        n = np.bincount(owner, weights=rated, minlength=len(self.comps))
+        total = np.bincount(owner, weights=np.where(rated, values, 0.0), minlength=len(self.responses))
+        n = np.bincount(owner, weights=rated, minlength=len(self.responses))
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.matrix(np.where(n > 0, total / n, np.nan))
 
@@ -167,7 +163,7 @@ class RatedColumns:
         try:
             values = self.rating_values()
         except (KeyError, TypeError):  # not canonical, not hashable, or no rating column (`strict=False`)
-            return [aspect_ratings(self.comps[k]) for k in index.tolist()]
+            return [aspect_ratings({"annotations": self.annotations[k]}) for k in index.tolist()]
         per = self.per[index]
         entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])[index]
         picked = np.repeat(entry_start - np.concatenate([[0], np.cumsum(per)[:-1]]), per) + np.arange(
@@ -181,6 +177,6 @@ class RatedColumns:
             for k, e, n in zip(index.tolist(), ends, per.tolist())
         ]
         return [
-            d if d.keys() >= ASPECT_SET else aspect_ratings(self.comps[k])
+            d if d.keys() >= ASPECT_SET else aspect_ratings({"annotations": self.annotations[k]})
             for d, k in zip(out, index.tolist())
         ]

@@ -172,16 +172,21 @@ class Prompts:
     block of about `block` texts so that every array stays small (cache-sized; no large
     temporaries, whose page faults cost more than the arithmetic)."""
 
-    def __init__(self, texts: list[str], n: int = 3, num_perm: int = 32, block: int = 4096):
+    def __init__(
+        self, texts: list[str], n: int = 3, num_perm: int = 32, block: int = 4096, near: bool = True
+    ):
         self.blocks: list[tuple[Words, np.ndarray, np.ndarray]] = []  # words, shingles, offsets
         seq, sigs = [], []
         for lo in range(0, len(texts), block):
             words = Words(texts[lo : lo + block])
             hashes = words.crc32()
-            flat, offsets = shingle_hashes(words, hashes, n)
-            self.blocks.append((words, flat, offsets))
             seq.append(words.sequence_hash(hashes))
-            sigs.append(minhash(flat, offsets, num_perm))
+            if near:  # shingles and signatures only when near duplicates are looked for
+                flat, offsets = shingle_hashes(words, hashes, n)
+                sigs.append(minhash(flat, offsets, num_perm))
+            else:
+                flat = offsets = np.zeros(0, dtype=np.int64)
+            self.blocks.append((words, flat, offsets))
         self.block = block
         self.sequence = np.concatenate(seq) if seq else np.zeros(0, dtype=np.uint64)
         self.signatures = np.concatenate(sigs) if sigs else np.zeros((0, num_perm), dtype=np.uint64)
@@ -213,7 +218,7 @@ def duplicate_prompts(
     prompts: list[str], near: float | None = 0.8, n: int = 3, bands: int = 8, rows_per_band: int = 4
 ) -> tuple[list[bool], dict[int, tuple[int, str]]]:
     """Keep mask and, for each dropped index, (index of the kept prompt it duplicates, "exact"|"near")."""
-    texts = Prompts(prompts, n, bands * rows_per_band)
+    texts = Prompts(prompts, n, bands * rows_per_band, near=near is not None)
     keep = [True] * len(prompts)
     dup_of: dict[int, tuple[int, str]] = {}
     for i, j in exact_duplicates(texts).items():

@@ -159,7 +159,7 @@ def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: Curat
     problems = {k: p for k in suspect if (p := response_problem(cols.responses[k]))}
     if not problems:
         return cols
-    dead = np.zeros(len(cols.comps), dtype=bool)
+    dead = np.zeros(len(cols.responses), dtype=bool)
     dead[list(problems)] = True
     owner = np.repeat(np.arange(len(records)), cols.counts)
     first = cols.starts()
