@@ -226,3 +226,22 @@ def test_curate_leaves_the_input_rows_as_they_were():
     result = curate(Loaded.from_rows(rows, "ultrafeedback"), CurateOptions(seed=1))
     assert rows == before
     assert result.ledger.rows_in == 30 and result.rows
+
+
+def test_rows_quarantined_for_a_shared_id_leave_columns_aligned_with_the_kept_rows():
+    """Every row passes the column check, but one reuses an id: the columns must be those of the
+    kept rows, so each pair's responses come from its own prompt's completions."""
+    rng = random.Random(8)
+    rows = [
+        {
+            "instruction": f"q{i}",
+            "id": i,
+            "completions": [dict(_completion(rng), response=f"a{i}.{j}") for j in range(3)],
+        }
+        for i in range(6)
+    ]
+    rows[1]["id"] = 0  # same id as row 0, another instruction: quarantined
+    records = [Record(r, "f.jsonl", i + 1) for i, r in enumerate(rows)]
+    kept, rejects, _, cols = validate.validate_rated(records)
+    assert [r["line"] for r in rejects] == [2] and len(kept) == 5
+    assert cols.responses == [c["response"] for rec in kept for c in rec.row["completions"]]

@@ -182,9 +182,8 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         cols = _drop_bad_responses(records, cols, result)
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
     means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
-    with np.errstate(
-        invalid="ignore"
-    ):  # per row: a completion with the bug signature (`filters.contradicts`)
+    # per row: does a completion have the bug signature (`filters.contradicts`)
+    with np.errstate(invalid="ignore"):
         bug = (np.abs(cols.overall_matrix() / 2 - means) >= opts.score_gap).any(axis=1)
     scores = means if opts.strategy == "notus" else score_matrix([r.row for r in records], spec, cols)
     at = list(range(len(records)))  # each kept record's row in the columns

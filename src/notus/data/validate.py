@@ -182,7 +182,7 @@ def validate_rated(
         kept.append(
             Record({**row, "source": row.get("source") or "", "completions": completions}, rec.file, rec.line)
         )
-    if cols is None or not all(clean):  # rows were repaired or quarantined: read the kept rows again
+    if cols is None or len(kept) < len(records) or not all(clean):  # repaired or quarantined: read again
         cols = RatedColumns.of([rec.row["completions"] for rec in kept])
     return kept, rejects, repairs, cols
 
