@@ -30,6 +30,13 @@ SCORE_TYPES = frozenset({int, float, type(None)})
 _BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 
 
+def to_matrix(flat: np.ndarray | list, counts: np.ndarray) -> np.ndarray:
+    """Per-completion values (row after row) into a NaN-padded (rows, max completions) matrix."""
+    out = np.full((len(counts), int(counts.max(initial=0))), np.nan)
+    out[np.arange(out.shape[1]) < counts[:, None]] = np.asarray(flat, dtype=float)  # None -> NaN
+    return out
+
+
 class Irregular(ValueError):
     """A completion that is not an object, lacks `response` or `annotations`, or has an aspect
     entry that is not an object: such rows take the row-by-row path."""
@@ -127,9 +134,7 @@ class RatedColumns:
 
     def matrix(self, flat: np.ndarray) -> np.ndarray:
         """Per-completion values into a NaN-padded (rows, most completions) matrix."""
-        out = np.full((len(self.counts), int(self.counts.max(initial=0))), np.nan)
-        out[np.arange(out.shape[1]) < self.counts[:, None]] = flat
-        return out
+        return to_matrix(flat, self.counts)
 
     def rating_values(self) -> np.ndarray:
         """Every rating as a number, NaN for N/A (canonical ratings: the validated columns;

@@ -17,19 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from notus.data.columns import RatedColumns
+from notus.data.columns import RatedColumns, to_matrix
 from notus.data.strategies import Strategy, mean_rating, overall_score, rating
 
 
 def completion_counts(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.fromiter((len(row["completions"]) for row in rows), dtype=np.int64, count=len(rows))
-
-
-def to_matrix(flat: np.ndarray | list, counts: np.ndarray) -> np.ndarray:
-    """Per-completion values (row after row) into a NaN-padded (rows, max completions) matrix."""
-    out = np.full((len(counts), int(counts.max(initial=0))), np.nan)
-    out[np.arange(out.shape[1]) < counts[:, None]] = np.asarray(flat, dtype=float)  # None -> NaN
-    return out
 
 
 def _completions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
