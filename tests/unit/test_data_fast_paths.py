@@ -171,6 +171,20 @@ def test_column_wise_validity_check_equals_the_per_row_check():
     assert validate._clean_rows(rows) == (expected, None)
 
 
+def test_whitespace_list_and_suspect_responses_cover_the_exact_rule():
+    import sys
+
+    from notus.data.columns import RatedColumns
+    from notus.data.filters import WHITESPACE, response_problem
+
+    assert WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    texts = ["", " ", "ok.", "ok", "a,", "b:\u3000", "```py\nx", "```x```", "`a`", "(", "end\n", "x-", 5, None]
+    cols = RatedColumns.of([[{"response": t, "annotations": {}} for t in texts]])
+    found = set(cols.suspects())
+    assert {k for k, t in enumerate(texts) if not isinstance(t, str) or response_problem(t)} <= found
+    assert found == {k for k, t in enumerate(texts) if t not in ("ok.", "ok")}  # nothing else flagged
+
+
 def test_columns_drop_and_aspect_ratings_match_the_per_completion_reference():
     from notus.data.columns import RatedColumns
     from notus.data.strategies import aspect_ratings
@@ -190,10 +204,18 @@ def test_columns_drop_and_aspect_ratings_match_the_per_completion_reference():
         for i in range(60)
     ]
     rows[7][0]["annotations"] = {"honesty": {"Rating": "2"}}  # not all four aspects: the reference path
+    base = {"response": "x", "model": "m", "annotations": {a: {"Rating": "4"} for a in aspects}}
+    rows[9].append({**base, "annotations": dict(reversed(base["annotations"].items()))})  # other order
+    rows[11].append({**base, "annotations": {**base["annotations"], "style": {"Rating": "N/A"}}})
     cols = RatedColumns.of(rows)
     flat = [c for cl in rows for c in cl]
     index = np.arange(len(flat))
-    assert cols.aspect_ratings(index) == [aspect_ratings(c) for c in flat]
+    expected = [aspect_ratings(c) for c in flat]
+    assert cols.aspect_ratings(index) == expected
+    # the four aspects in their usual order first, whatever the order of the annotations
+    assert [list(d) for d in cols.aspect_ratings(index)] == [list(d) for d in expected]
+    assert {tuple(d)[:4] for d in expected if len(d) >= 4} == {aspects}
+    assert list(expected[sum(map(len, rows[:12])) - 1]) == [*aspects, "style"]  # extra aspects last
     dead = np.array([rng.random() < 0.3 for _ in flat])
     kept = cols.drop(dead)
     survivors = [[c for c in cl if not dead[flat.index(c)]] for cl in rows]
@@ -201,9 +223,10 @@ def test_columns_drop_and_aspect_ratings_match_the_per_completion_reference():
     assert kept.counts.tolist() == again.counts.tolist() and kept.responses == again.responses
     assert (
         kept.models == again.models
-        and kept.ratings == again.ratings
+        and kept.ratings is None  # canonical ratings: only their numbers are carried over
         and kept.per.tolist() == again.per.tolist()
     )
+    np.testing.assert_array_equal(kept.rating_values(), again.rating_values())
     np.testing.assert_array_equal(kept.mean_matrix(), again.mean_matrix())
     assert kept.aspect_ratings(np.arange(len(kept.responses))) == [
         aspect_ratings(c) for cl in survivors for c in cl

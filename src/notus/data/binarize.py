@@ -110,32 +110,6 @@ def choose(scores: list[float | None], strategy: Strategy, rng: random.Random) -
     return chosen, [rng.choice(candidates)]
 
 
-def to_pair(row: dict[str, Any], chosen: tuple, rejected: tuple, strategy: str) -> dict[str, Any]:
-    """A TRL conversational preference row with provenance columns. `chosen` and `rejected` are
-    (index in the row's completions, response, model, score, aspect ratings, overall score)."""
-    c_index, c_text, c_model, c_score, c_ratings, c_overall = chosen
-    r_index, r_text, r_model, r_score, r_ratings, r_overall = rejected
-    prompt = [{"role": "system", "content": row["system"]}] if row.get("system") else []
-    return {
-        "prompt": [*prompt, {"role": "user", "content": row["instruction"]}],
-        "chosen": [{"role": "assistant", "content": c_text}],
-        "rejected": [{"role": "assistant", "content": r_text}],
-        "score_chosen": c_score,
-        "score_rejected": r_score,
-        "margin": c_score - r_score,
-        "source": row.get("source", ""),
-        "strategy": strategy,
-        "chosen_index": c_index,
-        "rejected_index": r_index,
-        "chosen_model": c_model,
-        "rejected_model": r_model,
-        "chosen_ratings": c_ratings,
-        "rejected_ratings": r_ratings,
-        "chosen_overall_score": c_overall,
-        "rejected_overall_score": r_overall,
-    }
-
-
 @dataclass
 class Picks:
     """The pairs picked from a score matrix, in row order: pair p is row `row[p]`, completions
@@ -240,36 +214,88 @@ def make_pairs(
     spec: Strategy,
     cols: RatedColumns,
     first: np.ndarray,
+    extra: dict[str, list[Any]] | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """`to_pair` for every pick. `cols` holds every completion, row after row, and the completions
-    of `rows[i]` start at `first[i]` in it: the pairs read the columns, not the completions."""
+    """A TRL conversational preference row (`prompt`, `chosen`, `rejected` message lists) with
+    provenance columns for every pick. `cols` holds every completion, row after row, and the
+    completions of `rows[i]` start at `first[i]` in it: the pairs read the columns, not the
+    completions. `extra`: more columns, one value per pick (e.g. `score_bug`)."""
     from tqdm import tqdm
 
-    def side(index: np.ndarray, flat: np.ndarray) -> zip:
-        where = flat.tolist()
-        return zip(
-            index.tolist(),
-            [cols.responses[k] for k in where],
-            [cols.models[k] for k in where],
-            scores[picks.row, index].tolist(),
-            cols.aspect_ratings(flat),
-            [rating(cols.overall[k]) for k in where],
-        )
-
     at = first[picks.row]
-    picked = zip(
-        picks.row.tolist(), side(picks.chosen, at + picks.chosen), side(picks.rejected, at + picks.rejected)
+    chosen, rejected = (at + picks.chosen).tolist(), (at + picks.rejected).tolist()
+    c_score, r_score = scores[picks.row, picks.chosen], scores[picks.row, picks.rejected]
+    overall = [cols.overall[k] for k in chosen], [cols.overall[k] for k in rejected]
+    if not {type(x) for side in overall for x in side} <= {float, type(None)}:  # ints or text: as numbers
+        overall = [rating(x) for x in overall[0]], [rating(x) for x in overall[1]]
+    columns = zip(
+        [rows[i] for i in picks.row.tolist()],
+        [cols.responses[k] for k in chosen],
+        [cols.responses[k] for k in rejected],
+        c_score.tolist(),
+        r_score.tolist(),
+        (c_score - r_score).tolist(),
+        picks.chosen.tolist(),
+        picks.rejected.tolist(),
+        [cols.models[k] for k in chosen],
+        [cols.models[k] for k in rejected],
+        cols.aspect_ratings(at + picks.chosen),
+        cols.aspect_ratings(at + picks.rejected),
+        *overall,
     )
     bar = tqdm(
-        picked,
+        columns,
         total=len(picks.row),
         desc=f"binarize ({spec.name})",
         unit="pair",
         disable=not progress or len(picks.row) < 10000,
     )
+    name = spec.name
     with no_gc():  # many small dicts, no cycles: the collector would only walk them
-        return [to_pair(rows[i], c, r, spec.name) for i, c, r in bar]
+        pairs = [
+            {
+                "prompt": [
+                    *([{"role": "system", "content": row["system"]}] if row.get("system") else []),
+                    {"role": "user", "content": row["instruction"]},
+                ],
+                "chosen": [{"role": "assistant", "content": c_text}],
+                "rejected": [{"role": "assistant", "content": r_text}],
+                "score_chosen": c_score,
+                "score_rejected": r_score,
+                "margin": margin,
+                "source": row.get("source", ""),
+                "strategy": name,
+                "chosen_index": c_index,
+                "rejected_index": r_index,
+                "chosen_model": c_model,
+                "rejected_model": r_model,
+                "chosen_ratings": c_ratings,
+                "rejected_ratings": r_ratings,
+                "chosen_overall_score": c_overall,
+                "rejected_overall_score": r_overall,
+            }
+            for (
+                row,
+                c_text,
+                r_text,
+                c_score,
+                r_score,
+                margin,
+                c_index,
+                r_index,
+                c_model,
+                r_model,
+                c_ratings,
+                r_ratings,
+                c_overall,
+                r_overall,
+            ) in bar
+        ]
+        for key, values in (extra or {}).items():
+            for pair, value in zip(pairs, values):
+                pair[key] = value
+    return pairs
 
 
 def binarize(
@@ -293,7 +319,7 @@ def binarize(
                 [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
             )
         picks = pick(scores, spec, random.Random(seed))
-        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress)
+        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress=progress)
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     if keep_index:
         for pair, index in zip(pairs, picks.row.tolist()):

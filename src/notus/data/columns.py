@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from notus.data.strategies import ASPECT_SET, aspect_ratings
+from notus.data.filters import SUSPECT_LAST
+from notus.data.strategies import ASPECTS, RATING_VALUES, aspect_ratings
 
 CANONICAL_RATINGS = frozenset({"1", "2", "3", "4", "5", "N/A"})
 _RATING_NUMBERS = {str(i): float(i) for i in range(1, 6)} | {"N/A": np.nan}
 SCORE_TYPES = frozenset({int, float, type(None)})
+_RATING_OBJECTS = [None] + [RATING_VALUES[str(i)] for i in range(1, 6)]  # by rating: N/A (0), 1..5
 _BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 
 
@@ -52,6 +54,8 @@ class RatedColumns:
     per: np.ndarray  # (completions,) its number of aspect entries
     ratings: list[Any] | None  # (entries,) every aspect entry's `Rating`, completion after completion
     _values: np.ndarray | None = field(default=None, repr=False)  # `rating_values()`, once computed
+    regular: bool = True  # False: read leniently (`strict=False` on irregular rows), no rating column
+    _suspects: list[int] | None = field(default=None, repr=False)  # `suspects()`, once computed
 
     @classmethod
     def of(cls, completion_lists: list[list[Any]], strict: bool = True) -> RatedColumns:
@@ -79,7 +83,8 @@ class RatedColumns:
             models = [c.get("model", "") for c in held]
             overall = [c.get("overall_score") for c in held]
             annotations = [c.get("annotations") for c in held]
-            return cls(counts, responses, models, overall, annotations, np.zeros(0, dtype=np.int64), None)
+            per_none = np.zeros(0, dtype=np.int64)
+            return cls(counts, responses, models, overall, annotations, per_none, None, regular=False)
         per_array = np.array(per, dtype=np.int64)
         return cls(counts, responses, models, overall, annotations, per_array, ratings)
 
@@ -91,13 +96,10 @@ class RatedColumns:
         """Per row: every response is text, every rating "1".."5" or "N/A", every overall_score a
         number in 1-10 or missing (what `validate._clean_completions` checks, row by row)."""
         bad = np.zeros(len(self.responses), dtype=bool)
-        if {type(t) for t in self.responses} - {str}:
-            bad |= np.array([type(t) is not str for t in self.responses], dtype=bool)
+        bad[[k for k in self.suspects() if type(self.responses[k]) is not str]] = True
         try:
-            canonical = set(self.ratings) <= CANONICAL_RATINGS
-        except TypeError:  # an unhashable rating (a list, an object)
-            canonical = False
-        if not canonical:
+            self.rating_values()  # every rating canonical (needed next anyway: one pass for both)
+        except (KeyError, TypeError):  # another spelling, or an unhashable rating (a list, an object)
             wrong = np.array(
                 [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings], dtype=bool
             )
@@ -105,8 +107,9 @@ class RatedColumns:
         if {type(x) for x in self.overall} <= SCORE_TYPES:
             values = np.array(self.overall, dtype=float)  # None -> NaN
             with np.errstate(invalid="ignore"):
-                outside = ~((values >= 1) & (values <= 10))
-            bad |= outside & np.array([x is not None for x in self.overall], dtype=bool)
+                bad |= (values < 1) | (values > 10)
+            nan = np.flatnonzero(np.isnan(values))  # missing (fine), or a NaN score (not 1-10)
+            bad[nan] |= np.array([self.overall[k] is not None for k in nan.tolist()], dtype=bool)
         else:
             bad |= np.array(
                 [not (type(x) in SCORE_TYPES and (x is None or 1 <= x <= 10)) for x in self.overall],
@@ -116,11 +119,28 @@ class RatedColumns:
         row_bad[np.repeat(np.arange(len(self.counts)), self.counts)[bad]] = True
         return ~row_bad
 
+    def suspects(self) -> list[int]:
+        """The completions whose response is not text, or may be empty or truncated: empty, ending
+        in a truncation character or a space, or holding a backtick (`filters.SUSPECT_LAST`). A
+        superset of those `filters.response_problem` finds, computed once in one cheap pass."""
+        if self._suspects is None:
+            self._suspects = [
+                k
+                for k, t in enumerate(self.responses)
+                if type(t) is not str or t[-1:] in SUSPECT_LAST or "`" in t
+            ]
+        return self._suspects
+
     def drop(self, dead: np.ndarray) -> RatedColumns:
-        """The columns without the completions marked `dead`."""
+        """The columns without the completions marked `dead`. Canonical ratings are kept as their
+        numbers only (`rating_values()`; `ratings` is then None)."""
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         alive = ~dead
-        entry_alive = np.repeat(alive, self.per).tolist()
+        entry_alive = np.repeat(alive, self.per)
+        try:
+            values, ratings = self.rating_values()[entry_alive], None
+        except (KeyError, TypeError):
+            values, ratings = None, list(compress(self.ratings or [], entry_alive.tolist()))
         keep = alive.tolist()
         return RatedColumns(
             self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
@@ -129,7 +149,9 @@ class RatedColumns:
             list(compress(self.overall, keep)),
             list(compress(self.annotations, keep)),
             self.per[alive],
-            list(compress(self.ratings, entry_alive)),
+            ratings,
+            values,
+            self.regular,
         )
 
     def matrix(self, flat: np.ndarray) -> np.ndarray:
@@ -140,7 +162,9 @@ class RatedColumns:
         """Every rating as a number, NaN for N/A (canonical ratings: the validated columns;
         KeyError otherwise). Computed once."""
         if self._values is None:
-            numbers = map(_RATING_NUMBERS.__getitem__, self.ratings)  # TypeError without columns
+            if self.ratings is None:
+                raise TypeError("no rating column: the rows were irregular")
+            numbers = map(_RATING_NUMBERS.__getitem__, self.ratings)
             self._values = np.fromiter(numbers, dtype=float, count=len(self.ratings))
         return self._values
 
@@ -157,31 +181,30 @@ class RatedColumns:
     def overall_matrix(self) -> np.ndarray:
         """`strategies.overall_score` of every completion (validated: numbers or None; TypeError or
         ValueError otherwise)."""
-        if self.ratings is None:
+        if not self.regular:
             raise TypeError("no columns: the rows were irregular")
         return self.matrix(np.array(self.overall, dtype=float))
 
     def aspect_ratings(self, index: np.ndarray) -> list[dict[str, float | None]]:
-        """`strategies.aspect_ratings` of the completions `index`, from the rating column; a
-        completion without all four UltraFeedback aspects, or any completion when the ratings are
-        not canonical, takes the reference function."""
+        """`strategies.aspect_ratings` of the completions `index`. A completion annotated with
+        exactly the four UltraFeedback aspects in their usual order takes its numbers from the rating
+        column; any other completion, or every completion when the ratings are not canonical, takes
+        the reference function."""
+        annotations = [self.annotations[k] for k in index.tolist()]
         try:
             values = self.rating_values()
         except (KeyError, TypeError):  # not canonical, not hashable, or no rating column (`strict=False`)
-            return [aspect_ratings({"annotations": self.annotations[k]}) for k in index.tolist()]
-        per = self.per[index]
-        entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])[index]
-        picked = np.repeat(entry_start - np.concatenate([[0], np.cumsum(per)[:-1]]), per) + np.arange(
-            per.sum()
-        )
-        numbers = values[picked]
-        flat = np.where(np.isnan(numbers), None, numbers).tolist()
-        ends = np.cumsum(per).tolist()
-        out = [
-            dict(zip(self.annotations[k], flat[e - n : e]))
-            for k, e, n in zip(index.tolist(), ends, per.tolist())
+            return [aspect_ratings({"annotations": a}) for a in annotations]
+        usual = [type(a) is dict and tuple(a) == ASPECTS for a in annotations]
+        entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])
+        entries = entry_start[index[np.array(usual, dtype=bool)]][:, None] + np.arange(len(ASPECTS))
+        codes = np.nan_to_num(values[entries], nan=0.0).astype(np.int64).ravel().tolist()
+        numbers = iter(list(map(_RATING_OBJECTS.__getitem__, codes)))  # shared objects, not new floats
+        first, second, third, fourth = ASPECTS
+        fast = [
+            {first: a, second: b, third: c, fourth: d} for a, b, c, d in zip(numbers, numbers, numbers, numbers)
         ]
-        return [
-            d if d.keys() >= ASPECT_SET else aspect_ratings({"annotations": self.annotations[k]})
-            for d, k in zip(out, index.tolist())
-        ]
+        if len(fast) == len(annotations):
+            return fast
+        rest = iter(fast)
+        return [next(rest) if u else aspect_ratings({"annotations": a}) for u, a in zip(usual, annotations)]

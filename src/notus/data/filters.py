@@ -24,6 +24,14 @@ from notus.data.strategies import mean_rating, overall_score
 
 __all__ = ["duplicate_prompts", "normalize", "contradicts", "response_problem", "score_bug"]
 TRUNCATION_ENDINGS = tuple(",:([{-")
+# every character `str.isspace` accepts (what `str.rstrip()` strips; a unit test checks the list)
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# a response whose last character (`text[-1:]`) is one of these, or that holds a backtick, may be
+# empty or truncated; any other is neither (a cheap test before `response_problem`)
+SUSPECT_LAST = frozenset(["", *TRUNCATION_ENDINGS, *WHITESPACE])
 
 
 def normalize(text: str) -> str:

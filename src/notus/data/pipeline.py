@@ -26,14 +26,12 @@ from notus.core.errors import DataError
 from notus.data.binarize import BinarizeStats, make_pairs, no_gc, pick
 from notus.data.columns import RatedColumns
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import TRUNCATION_ENDINGS, duplicate_prompts, normalize, response_problem
+from notus.data.filters import duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
 from notus.data.scores import score_matrix
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
-
-_SUSPECT_LAST = frozenset(TRUNCATION_ENDINGS)
 
 
 @dataclass
@@ -149,14 +147,8 @@ def _duplicates(prompts: list[str], opts: CurateOptions, ledger: Ledger) -> list
 
 def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: CurateResult) -> RatedColumns:
     """Remove empty/truncated completions: a cheap test over the response column finds the few that
-    may be one (empty, a suspicious or blank last character, a code fence), then the exact rule
-    (`filters.response_problem`) decides for those."""
-    suspect = [
-        k
-        for k, t in enumerate(cols.responses)
-        if not t or t[-1] in _SUSPECT_LAST or t[-1].isspace() or "```" in t
-    ]
-    problems = {k: p for k in suspect if (p := response_problem(cols.responses[k]))}
+    may be one (`RatedColumns.suspects`), then the exact rule (`filters.response_problem`) decides."""
+    problems = {k: p for k in cols.suspects() if (p := response_problem(cols.responses[k]))}
     if not problems:
         return cols
     dead = np.zeros(len(cols.responses), dtype=bool)
@@ -204,9 +196,8 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
-    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], opts.progress)
-    for pair, flagged in zip(pairs, bug[at][picks.row].tolist()):
-        pair["score_bug"] = flagged
+    flags = {"score_bug": bug[at][picks.row].tolist()}
+    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], flags, opts.progress)
     result.rows, result.rated, result.stats, result.ties = pairs, rows, stats, stats.top_ties
     ledger.check(stats.rows_out)
 

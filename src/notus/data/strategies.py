@@ -29,7 +29,7 @@ Scorer = Callable[[dict[str, Any]], float | None]
 SCORERS: Registry[Callable[[str], Scorer]] = Registry("binarization strategy")
 
 
-_RATING_VALUES: dict[Any, float | None] = {str(i): float(i) for i in range(1, 6)} | {"N/A": None, None: None}
+RATING_VALUES: dict[Any, float | None] = {str(i): float(i) for i in range(1, 6)} | {"N/A": None, None: None}
 
 
 def rating(value: Any) -> float | None:
@@ -37,7 +37,7 @@ def rating(value: Any) -> float | None:
     if type(value) is float:  # overall scores once validated: no lookup, no exception
         return value
     try:
-        return _RATING_VALUES[value]
+        return RATING_VALUES[value]
     except (KeyError, TypeError):
         pass
     try:
@@ -47,13 +47,13 @@ def rating(value: Any) -> float | None:
 
 
 def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
-    """Every aspect rating of one completion (the four UltraFeedback aspects and any others)."""
+    """Every aspect rating of one completion: the four UltraFeedback aspects in their usual order
+    (None when missing), then any other aspects in the order of the annotations."""
     annotations = completion.get("annotations") or {}
-    try:  # fast path: the four aspects, canonical "1".."5" / "N/A" strings
-        out = {aspect: _RATING_VALUES[v["Rating"]] for aspect, v in annotations.items()}
-        if out.keys() >= ASPECT_SET:
-            return out
-    except (KeyError, TypeError):
+    try:  # fast path: exactly the four aspects, canonical "1".."5" / "N/A" strings
+        if annotations.keys() == ASPECT_SET:
+            return {aspect: RATING_VALUES[annotations[aspect]["Rating"]] for aspect in ASPECTS}
+    except (KeyError, TypeError, AttributeError):
         pass
     out = dict.fromkeys(ASPECTS)
     for aspect, value in annotations.items():
@@ -64,7 +64,7 @@ def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
 def mean_rating(completion: dict[str, Any]) -> float | None:
     annotations = (completion.get("annotations") or {}).values()
     try:  # fast path: canonical "1".."5" / "N/A" strings
-        values = [_RATING_VALUES[v["Rating"]] for v in annotations]
+        values = [RATING_VALUES[v["Rating"]] for v in annotations]
     except (KeyError, TypeError):
         values = [rating(v.get("Rating") if isinstance(v, dict) else v) for v in annotations]
     values = [v for v in values if v is not None]
