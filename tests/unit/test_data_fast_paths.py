@@ -178,7 +178,22 @@ def test_whitespace_list_and_suspect_responses_cover_the_exact_rule():
     from notus.data.filters import WHITESPACE, response_problem
 
     assert WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-    texts = ["", " ", "ok.", "ok", "a,", "b:\u3000", "```py\nx", "```x```", "`a`", "(", "end\n", "x-", 5, None]
+    texts = [
+        "",
+        " ",
+        "ok.",
+        "ok",
+        "a,",
+        "b:\u3000",
+        "```py\nx",
+        "```x```",
+        "`a`",
+        "(",
+        "end\n",
+        "x-",
+        5,
+        None,
+    ]
     cols = RatedColumns.of([[{"response": t, "annotations": {}} for t in texts]])
     found = set(cols.suspects())
     assert {k for k, t in enumerate(texts) if not isinstance(t, str) or response_problem(t)} <= found

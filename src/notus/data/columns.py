@@ -202,7 +202,8 @@ class RatedColumns:
         numbers = iter(list(map(_RATING_OBJECTS.__getitem__, codes)))  # shared objects, not new floats
         first, second, third, fourth = ASPECTS
         fast = [
-            {first: a, second: b, third: c, fourth: d} for a, b, c, d in zip(numbers, numbers, numbers, numbers)
+            {first: a, second: b, third: c, fourth: d}
+            for a, b, c, d in zip(numbers, numbers, numbers, numbers)
         ]
         if len(fast) == len(annotations):
             return fast
