@@ -283,3 +283,23 @@ def test_rows_quarantined_for_a_shared_id_leave_columns_aligned_with_the_kept_ro
     kept, rejects, _, cols = validate.validate_rated(records)
     assert [r["line"] for r in rejects] == [2] and len(kept) == 5
     assert cols.responses == [c["response"] for rec in kept for c in rec.row["completions"]]
+
+
+def test_rating_numbers_accept_exactly_the_canonical_ratings():
+    import math
+
+    import pytest
+
+    from notus.data.columns import _rating_numbers
+
+    reference = {"1": 1.0, "2": 2.0, "3": 3.0, "4": 4.0, "5": 5.0, "N/A": math.nan}
+    rng = random.Random(3)
+    ratings = [rng.choice(list(reference)) for _ in range(500)]
+    np.testing.assert_array_equal(_rating_numbers(ratings), [reference[r] for r in ratings])
+    assert len(_rating_numbers([])) == 0
+    for bad in ["0", "6", "12", "", " 4", "4 ", "N/A ", "n/a", "N/AN/A", "\x01", "1\x00", "é", "4.0", "NA"]:
+        with pytest.raises(KeyError):
+            _rating_numbers([*ratings[:7], bad, *ratings[7:9]])
+    for bad in [4, None, 4.0, ["4"]]:
+        with pytest.raises(TypeError):
+            _rating_numbers(["4", bad])

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from notus.data.columns import RatedColumns
-from notus.data.scores import score_matrix, to_matrix
+from notus.data.scores import score_bug_rows, score_matrix, to_matrix
 from notus.data.strategies import (
     ASPECTS,
     Strategy,
@@ -214,13 +214,13 @@ def make_pairs(
     spec: Strategy,
     cols: RatedColumns,
     first: np.ndarray,
-    extra: dict[str, list[Any]] | None = None,
+    score_bug: np.ndarray,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """A TRL conversational preference row (`prompt`, `chosen`, `rejected` message lists) with
     provenance columns for every pick. `cols` holds every completion, row after row, and the
     completions of `rows[i]` start at `first[i]` in it: the pairs read the columns, not the
-    completions. `extra`: more columns, one value per pick (e.g. `score_bug`)."""
+    completions. `score_bug`: per row, the overall_score bug flag (`scores.score_bug_rows`)."""
     from tqdm import tqdm
 
     at = first[picks.row]
@@ -243,6 +243,7 @@ def make_pairs(
         cols.aspect_ratings(at + picks.chosen),
         cols.aspect_ratings(at + picks.rejected),
         *overall,
+        score_bug[picks.row].tolist(),
     )
     bar = tqdm(
         columns,
@@ -255,8 +256,10 @@ def make_pairs(
     with no_gc():  # many small dicts, no cycles: the collector would only walk them
         pairs = [
             {
-                "prompt": [
-                    *([{"role": "system", "content": row["system"]}] if row.get("system") else []),
+                "prompt": [{"role": "user", "content": row["instruction"]}]
+                if not row.get("system")
+                else [
+                    {"role": "system", "content": row["system"]},
                     {"role": "user", "content": row["instruction"]},
                 ],
                 "chosen": [{"role": "assistant", "content": c_text}],
@@ -274,6 +277,7 @@ def make_pairs(
                 "rejected_ratings": r_ratings,
                 "chosen_overall_score": c_overall,
                 "rejected_overall_score": r_overall,
+                "score_bug": flagged,
             }
             for (
                 row,
@@ -290,11 +294,9 @@ def make_pairs(
                 r_ratings,
                 c_overall,
                 r_overall,
+                flagged,
             ) in bar
         ]
-        for key, values in (extra or {}).items():
-            for pair, value in zip(pairs, values):
-                pair[key] = value
     return pairs
 
 
@@ -306,20 +308,23 @@ def binarize(
     scores: np.ndarray | list[list[float | None]] | None = None,
     progress: bool = False,
 ) -> tuple[list[dict], BinarizeStats]:
-    """Pairs from rated rows. With `keep_index`, each pair also gets `row_index` (its input row);
-    `scores` (per row, per completion: a NaN-padded matrix or lists) skips scoring when the caller
-    already has them."""
+    """Pairs from rated rows, each flagged with its row's `score_bug` (gap 2.5). With `keep_index`,
+    each pair also gets `row_index` (its input row); `scores` (per row, per completion: a NaN-padded
+    matrix or lists) skips scoring when the caller already has them."""
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
     with no_gc():
         cols = RatedColumns.of([row["completions"] for row in rows], strict=False)
+        means = None
         if scores is None:
             scores = score_matrix(rows, spec, cols)
+            means = scores if spec.score is mean_rating else None
         elif not isinstance(scores, np.ndarray):
             scores = to_matrix(
                 [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
             )
         picks = pick(scores, spec, random.Random(seed))
-        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), progress=progress)
+        bug = score_bug_rows(rows, cols, means)
+        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), bug, progress)
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     if keep_index:
         for pair, index in zip(pairs, picks.row.tolist()):

@@ -29,7 +29,7 @@ from notus.data.decontaminate import BenchmarkIndex
 from notus.data.filters import duplicate_prompts, normalize, response_problem
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.scores import score_matrix
+from notus.data.scores import score_bug_rows, score_matrix
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
@@ -174,9 +174,7 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         cols = _drop_bad_responses(records, cols, result)
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
     means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
-    # per row: does a completion have the bug signature (`filters.contradicts`)
-    with np.errstate(invalid="ignore"):
-        bug = (np.abs(cols.overall_matrix() / 2 - means) >= opts.score_gap).any(axis=1)
+    bug = score_bug_rows([r.row for r in records], cols, means, opts.score_gap)
     scores = means if opts.strategy == "notus" else score_matrix([r.row for r in records], spec, cols)
     at = list(range(len(records)))  # each kept record's row in the columns
     prompts = [r.row["instruction"] for r in records]
@@ -196,8 +194,7 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
-    flags = {"score_bug": bug[at][picks.row].tolist()}
-    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], flags, opts.progress)
+    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], bug[at], opts.progress)
     result.rows, result.rated, result.stats, result.ties = pairs, rows, stats, stats.top_ties
     ledger.check(stats.rows_out)
 

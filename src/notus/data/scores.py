@@ -2,6 +2,7 @@
 
     means = mean_matrix(rows)                 # the `notus` score of every completion of every row
     scores = score_matrix(rows, spec)         # any strategy's scores (notus/zephyr column-wise)
+    flagged = score_bug_rows(rows)            # per row: the overall_score bug signature
     row_scores = means[i, : len(rows[i]["completions"])]
 
 Rows have different numbers of completions, so each row is padded with NaN to the longest. The
@@ -61,3 +62,16 @@ def score_matrix(
     if strategy.score is overall_score:
         return overall_matrix(rows, cols)
     return to_matrix([strategy.score(c) for c in _completions(rows)], completion_counts(rows))
+
+
+def score_bug_rows(
+    rows: list[dict[str, Any]],
+    cols: RatedColumns | None = None,
+    means: np.ndarray | None = None,
+    gap: float = 2.5,
+) -> np.ndarray:
+    """Per row: does a completion carry the overall_score bug signature (`filters.contradicts`:
+    |overall_score / 2 - aspect mean| >= gap)? `means`: the rows' `mean_matrix` when known."""
+    means = mean_matrix(rows, cols) if means is None else means
+    with np.errstate(invalid="ignore"):
+        return (np.abs(overall_matrix(rows, cols) / 2 - means) >= gap).any(axis=1)
