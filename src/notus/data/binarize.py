@@ -130,11 +130,12 @@ def _kth(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _draws(rng: random.Random, sizes: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
     """`rng.choice` among the top ties and then among the candidates, row after row, exactly as
-    `choose` draws them (a size of 0 means no draw)."""
+    `choose` draws them (a size of 0 means no draw; `randrange(n)` draws what `choice(range(n))`
+    draws, without building the range)."""
     tops, rejects = [], []
     for n_top, n_cand in sizes:
-        tops.append(rng.choice(range(n_top)) if n_top else 0)
-        rejects.append(rng.choice(range(n_cand)) if n_cand else 0)
+        tops.append(rng.randrange(n_top) if n_top else 0)
+        rejects.append(rng.randrange(n_cand) if n_cand else 0)
     return tops, rejects
 
 

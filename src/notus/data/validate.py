@@ -109,11 +109,15 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
     return out
 
 
-def _clean_rows(rows: list[dict[str, Any]]) -> tuple[list[bool], RatedColumns | None]:
-    """Per row: a text `instruction`, a list of `completions` and `_clean_completions` true, checked
-    over the flat columns of all rows at once (`RatedColumns.clean`), and those columns; irregular
-    shapes (a completion that is not an object, ...) are checked row by row instead (no columns)."""
-    shaped = [type(r.get("instruction")) is str and type(r.get("completions")) is list for r in rows]
+def _clean_rows(
+    rows: list[dict[str, Any]], shaped: list[bool] | None = None
+) -> tuple[list[bool], RatedColumns | None]:
+    """Per row: a text `instruction`, a list of `completions` (`shaped`, when the caller has it) and
+    `_clean_completions` true, checked over the flat columns of all rows at once
+    (`RatedColumns.clean`), and those columns; irregular shapes (a completion that is not an
+    object, ...) are checked row by row instead (no columns)."""
+    if shaped is None:
+        shaped = [_row_fields(r)[0] for r in rows]
     try:
         cols = RatedColumns.of([r["completions"] if s else [] for r, s in zip(rows, shaped)])
     except Irregular:
@@ -121,9 +125,17 @@ def _clean_rows(rows: list[dict[str, Any]]) -> tuple[list[bool], RatedColumns | 
     return (np.array(shaped, dtype=bool) & cols.clean()).tolist(), cols
 
 
-def _unique_ids(rows: list[dict[str, Any]]) -> bool:
-    """True when no row shares its `id`/`prompt_id` with another (then no id can conflict)."""
-    ids = [row.get("id", row.get("prompt_id")) for row in rows]
+def _row_fields(row: dict[str, Any]) -> tuple[bool, Any, Any]:
+    """(text `instruction` and list `completions`?, `id` or `prompt_id`, `source`) of a row."""
+    return (
+        type(row.get("instruction")) is str and type(row.get("completions")) is list,
+        row.get("id", row.get("prompt_id")),
+        row.get("source"),
+    )
+
+
+def _unique(ids: list[Any]) -> bool:
+    """True when no two rows share an `id`/`prompt_id` (then no id can conflict)."""
     try:
         return len(set(ids)) == len(ids)
     except TypeError:  # an id that is a list or an object
@@ -138,9 +150,13 @@ def validate_rated(
     flat columns."""
     from tqdm import tqdm
 
+    rows = [rec.row for rec in records]
+    shaped, ids, sources = zip(*map(_row_fields, rows)) if rows else ((), (), ())  # one pass over the rows
+    clean, cols = _clean_rows(rows, list(shaped))
+    check_ids = not _unique(list(ids))
+    if cols is not None and not check_ids and all(clean) and all(s or s == "" for s in sources):
+        return list(records), [], Counter(), cols  # the common case: nothing to repair or quarantine
     kept, rejects, repairs = [], [], Counter()
-    clean, cols = _clean_rows([rec.row for rec in records])
-    check_ids = not _unique_ids([rec.row for rec in records])
     seen_ids: dict[Any, tuple[str, int]] = {}
     bar = tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000)
     for rec, fast in zip(bar, clean):

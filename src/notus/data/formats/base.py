@@ -54,7 +54,8 @@ class Format:
                 rejects.append(reject(rec.file, rec.line, "<row>", why, rec.row))
                 continue
             try:
-                out.append(Record(self.convert(rec.row), rec.file, rec.line))
+                row = self.convert(rec.row)
+                out.append(rec if row is rec.row else Record(row, rec.file, rec.line))  # unchanged: reused
             except RowError as exc:
                 rejects.append(reject(rec.file, rec.line, exc.field, str(exc), rec.row))
         if self.group:
