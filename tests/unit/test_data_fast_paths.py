@@ -1,11 +1,10 @@
 """The column-wise fast paths agree with the per-row reference rules they replace on the hot path:
 vectorised picking (`pick`) with `choose`, score matrices with `mean_rating`/`overall_score`, byte-level
-normalisation and word CRC-32 with `normalize`/`zlib.crc32`, and the validation fast path with the
+normalisation and word hashes with `normalize`/`word_hash`, and the validation fast path with the
 repair path. Inputs are seeded random rows and score matrices built here."""
 
 import itertools
 import random
-import zlib
 
 import numpy as np
 import pytest
@@ -29,12 +28,16 @@ TEXTS = [
 ]
 
 
-def test_normalized_bytes_and_word_crc32_match_the_reference():
+def test_normalized_bytes_and_word_hashes_match_the_reference():
     words = Words(TEXTS)
     assert [words.key(t).decode() for t in range(len(TEXTS))] == [normalize(t) for t in TEXTS]
     assert words.text.tolist() == [t for t, text in enumerate(TEXTS) for _ in normalize(text).split()]
-    expected = [zlib.crc32(w.encode()) for t in TEXTS for w in normalize(t).split()]
-    assert words.crc32().tolist() == expected
+    expected = [dedup.word_hash(w.encode()) for t in TEXTS for w in normalize(t).split()]
+    assert words.hashes().tolist() == expected
+    long_words = ["a" * n + "b" for n in range(30)] + ["x" * 7, "x" * 8, "x" * 9, "日本語" * 5]
+    hashes = Words([" ".join(long_words)]).hashes().tolist()
+    assert hashes == [dedup.word_hash(w.encode()) for w in long_words]
+    assert len(set(hashes)) == len(long_words)
     ascii_only = [t for t in TEXTS if t.isascii()]  # the one-translate path
     assert [Words(ascii_only).key(t).decode() for t in range(len(ascii_only))] == list(
         map(normalize, ascii_only)
