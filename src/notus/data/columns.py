@@ -62,6 +62,28 @@ def _rating_numbers(ratings: list[Any]) -> np.ndarray:
     return np.where(first == 1, np.nan, first - 48.0)
 
 
+def _suspects(texts: list[Any], first: int = 0) -> list[int]:
+    """Indices (from `first`) of the texts that are not text, or may be empty or truncated: empty,
+    ending in a truncation character or a space, or holding a backtick (`filters.SUSPECT_LAST`)."""
+    return [k for k, t in enumerate(texts, first) if type(t) is not str or t[-1:] in SUSPECT_LAST or "`" in t]
+
+
+def _numbers(marks: list[Any], done: list[np.ndarray]) -> list[np.ndarray] | None:
+    """`done` plus the overall scores `marks` as floats (None -> NaN), or None if one is not an int,
+    a float or None (or too large for a float)."""
+    if not {type(x) for x in marks} <= SCORE_TYPES:
+        return None
+    try:
+        done.append(np.array(marks, dtype=float))
+    except OverflowError:
+        return None
+    return done
+
+
+def _joined(parts: list[np.ndarray] | None) -> np.ndarray | None:
+    return None if parts is None else np.concatenate(parts) if parts else np.zeros(0)
+
+
 class Irregular(ValueError):
     """A completion that is not an object, lacks `response` or `annotations`, or has an aspect
     entry that is not an object: such rows take the row-by-row path."""
@@ -79,24 +101,43 @@ class RatedColumns:
     _values: np.ndarray | None = field(default=None, repr=False)  # `rating_values()`, once computed
     regular: bool = True  # False: read leniently (`strict=False` on irregular rows), no rating column
     _suspects: list[int] | None = field(default=None, repr=False)  # `suspects()`, once computed
+    _scores: np.ndarray | None = field(default=None, repr=False)  # `overall_values()`, once computed
 
     @classmethod
     def of(cls, completion_lists: list[list[Any]], strict: bool = True) -> RatedColumns:
         """The columns of rows given by their completion lists. Irregular shapes raise `Irregular`,
         or with `strict=False` give columns without the rating columns (responses, models and
-        overall scores read leniently; `aspect_ratings` then takes the reference function)."""
+        overall scores read leniently; `aspect_ratings` then takes the reference function).
+
+        Read a block of rows at a time, so that the objects just read are still in the cache for
+        the next field; the suspect responses, the rating numbers and the overall scores as numbers
+        are computed in the same block, while the strings and numbers are in the cache too."""
         counts = np.fromiter(map(len, completion_lists), dtype=np.int64, count=len(completion_lists))
         responses, models, annotations, ratings, overall, per = [], [], [], [], [], []
-        try:  # a block of rows at a time: its objects are still in the cache for the next field
+        suspects: list[int] = []
+        values: list[np.ndarray] | None = []  # None once a rating is not canonical
+        scores: list[np.ndarray] | None = []  # None once an overall_score is not a number or None
+        try:
             for lo in range(0, len(completion_lists), _BLOCK):
                 block = [c for cl in completion_lists[lo : lo + _BLOCK] for c in cl]
-                responses += [c["response"] for c in block]
+                texts = [c["response"] for c in block]
+                suspects += _suspects(texts, len(responses))
+                responses += texts
                 models += [c.get("model", "") for c in block]
                 held = [c["annotations"] for c in block]
                 annotations += held
                 per += map(len, held)
-                ratings += [v["Rating"] for a in held for v in a.values()]  # an entry must be an object
-                overall += [c.get("overall_score") for c in block]
+                entries = [v["Rating"] for a in held for v in a.values()]  # an entry must be an object
+                ratings += entries
+                marks = [c.get("overall_score") for c in block]
+                overall += marks
+                if values is not None:
+                    try:
+                        values.append(_rating_numbers(entries))
+                    except (KeyError, TypeError):
+                        values = None
+                if scores is not None:
+                    scores = _numbers(marks, scores)
         except (KeyError, TypeError, AttributeError) as exc:
             if strict:
                 raise Irregular(str(exc)) from None
@@ -109,7 +150,18 @@ class RatedColumns:
             per_none = np.zeros(0, dtype=np.int64)
             return cls(counts, responses, models, overall, annotations, per_none, None, regular=False)
         per_array = np.array(per, dtype=np.int64)
-        return cls(counts, responses, models, overall, annotations, per_array, ratings)
+        return cls(
+            counts,
+            responses,
+            models,
+            overall,
+            annotations,
+            per_array,
+            ratings,
+            _joined(values),
+            _suspects=suspects,
+            _scores=_joined(scores),
+        )
 
     def starts(self) -> np.ndarray:
         """Where each row's completions start in the flat columns."""
@@ -121,38 +173,43 @@ class RatedColumns:
         bad = np.zeros(len(self.responses), dtype=bool)
         bad[[k for k in self.suspects() if type(self.responses[k]) is not str]] = True
         try:
-            self.rating_values()  # every rating canonical (needed next anyway: one pass for both)
+            self.rating_values()  # every rating canonical
         except (KeyError, TypeError):  # another spelling, or an unhashable rating (a list, an object)
             wrong = np.array(
                 [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings], dtype=bool
             )
             bad[np.repeat(np.arange(len(self.responses)), self.per)[wrong]] = True
-        if {type(x) for x in self.overall} <= SCORE_TYPES:
-            values = np.array(self.overall, dtype=float)  # None -> NaN
-            with np.errstate(invalid="ignore"):
-                bad |= (values < 1) | (values > 10)
-            nan = np.flatnonzero(np.isnan(values))  # missing (fine), or a NaN score (not 1-10)
-            bad[nan] |= np.array([self.overall[k] is not None for k in nan.tolist()], dtype=bool)
-        else:
+        try:
+            values = self.overall_values()  # every overall_score a number or None
+        except TypeError:
             bad |= np.array(
                 [not (type(x) in SCORE_TYPES and (x is None or 1 <= x <= 10)) for x in self.overall],
                 dtype=bool,
             )
+        else:
+            with np.errstate(invalid="ignore"):
+                bad |= (values < 1) | (values > 10)
+            nan = np.flatnonzero(np.isnan(values))  # missing (fine), or a NaN score (not 1-10)
+            bad[nan] |= np.array([self.overall[k] is not None for k in nan.tolist()], dtype=bool)
         row_bad = np.zeros(len(self.counts), dtype=bool)
         row_bad[np.repeat(np.arange(len(self.counts)), self.counts)[bad]] = True
         return ~row_bad
 
     def suspects(self) -> list[int]:
-        """The completions whose response is not text, or may be empty or truncated: empty, ending
-        in a truncation character or a space, or holding a backtick (`filters.SUSPECT_LAST`). A
-        superset of those `filters.response_problem` finds, computed once in one cheap pass."""
+        """The completions whose response is not text, or may be empty or truncated (`_suspects`):
+        a superset of those `filters.response_problem` finds."""
         if self._suspects is None:
-            self._suspects = [
-                k
-                for k, t in enumerate(self.responses)
-                if type(t) is not str or t[-1:] in SUSPECT_LAST or "`" in t
-            ]
+            self._suspects = _suspects(self.responses)
         return self._suspects
+
+    def overall_values(self) -> np.ndarray:
+        """Every overall_score as a float, NaN when missing; TypeError if one is not an int, a float
+        or None (or is too large for a float). Computed once."""
+        if self._scores is None:
+            self._scores = _joined(_numbers(self.overall, []))
+            if self._scores is None:
+                raise TypeError("an overall_score that is not a number")
+        return self._scores
 
     def drop(self, dead: np.ndarray) -> RatedColumns:
         """The columns without the completions marked `dead`. Canonical ratings are kept as their
@@ -175,6 +232,7 @@ class RatedColumns:
             ratings,
             values,
             self.regular,
+            _scores=None if self._scores is None else self._scores[alive],
         )
 
     def matrix(self, flat: np.ndarray) -> np.ndarray:
@@ -205,7 +263,7 @@ class RatedColumns:
         ValueError otherwise)."""
         if not self.regular:
             raise TypeError("no columns: the rows were irregular")
-        return self.matrix(np.array(self.overall, dtype=float))
+        return self.matrix(self.overall_values())
 
     def aspect_ratings(self, index: np.ndarray) -> list[dict[str, float | None]]:
         """`strategies.aspect_ratings` of the completions `index`. A completion annotated with
