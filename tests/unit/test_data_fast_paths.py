@@ -306,3 +306,33 @@ def test_rating_numbers_accept_exactly_the_canonical_ratings():
     for bad in [4, None, 4.0, ["4"]]:
         with pytest.raises(TypeError):
             _rating_numbers(["4", bad])
+
+
+def test_columns_switch_to_raw_ratings_at_the_first_block_with_a_non_canonical_one(monkeypatch):
+    from notus.data import columns
+    from notus.data.strategies import aspect_ratings
+
+    monkeypatch.setattr(columns, "_BLOCK", 2)  # several blocks: canonical ones first, then raw
+    rng = random.Random(9)
+    aspects = ("instruction_following", "honesty", "truthfulness", "helpfulness")
+    rows = [
+        [
+            {**_completion(rng), "annotations": {a: {"Rating": rng.choice("12345")} for a in aspects}}
+            for _ in range(3)
+        ]
+        for _ in range(9)
+    ]
+    rows[5][1]["annotations"]["honesty"]["Rating"] = " 4"  # not canonical (the validator repairs it)
+    rows[6][0]["annotations"] = {"style": {"Rating": "2"}, **rows[6][0]["annotations"]}  # unusual order
+    cols = columns.RatedColumns.of(rows)
+    flat = [c for cl in rows for c in cl]
+    assert cols.values is None and cols.usual.sum() == len(rows) * 3 - 1
+    assert cols.ratings == [v["Rating"] for c in flat for v in c["annotations"].values()]
+    assert cols.aspect_ratings(np.arange(len(flat))) == [aspect_ratings(c) for c in flat]
+    assert cols.clean().tolist() == [validate._clean_completions(cl) for cl in rows]
+    with pytest.raises(KeyError):
+        cols.rating_values()
+    np.testing.assert_array_equal(
+        mean_matrix([{"completions": cl} for cl in rows], cols),
+        mean_matrix([{"completions": cl} for cl in rows]),
+    )

@@ -9,9 +9,13 @@ the score matrices and the output pairs of `notus data binarize`.
 
 Why columns: on 64k UltraFeedback rows (256k completions, 1M aspect ratings) reading a field of a
 completion costs more than the arithmetic done with it (each read is a cache miss), so every field
-is read once, into a list or a numpy array, and the stages work on those
-(`benchmarks/bench_binarize.py`). The per-row functions in `validate`, `scores` and `strategies`
-stay the reference; tests/unit/test_data_fast_paths.py checks that both agree.
+is read once, a block of rows at a time, and the stages work on the columns
+(`benchmarks/bench_binarize.py`). The columns hold numbers, or one shared object per distinct
+model name and overall score, rather than a reference to every row's own object: each such
+reference costs a cache miss to take, to copy and to give back. Only the responses (the output
+text) are referenced one by one, and the annotations of completions that are not annotated with
+exactly the four UltraFeedback aspects. The per-row functions in `validate`, `scores` and
+`strategies` stay the reference; tests/unit/test_data_fast_paths.py checks that both agree.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from notus.data.filters import SUSPECT_LAST
-from notus.data.strategies import ASPECTS, RATING_VALUES, aspect_ratings
+from notus.data.strategies import ASPECTS, RATING_VALUES, aspect_ratings, rating
 
 CANONICAL_RATINGS = frozenset({"1", "2", "3", "4", "5", "N/A"})
 SCORE_TYPES = frozenset({int, float, type(None)})
 _RATING_OBJECTS = [None] + [RATING_VALUES[str(i)] for i in range(1, 6)]  # by rating: N/A (0), 1..5
+_RATING_TEXTS = ["N/A", "1", "2", "3", "4", "5"]
+_USUAL = list(ASPECTS)
 _BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 
 
@@ -68,20 +74,9 @@ def _suspects(texts: list[Any], first: int = 0) -> list[int]:
     return [k for k, t in enumerate(texts, first) if type(t) is not str or t[-1:] in SUSPECT_LAST or "`" in t]
 
 
-def _numbers(marks: list[Any], done: list[np.ndarray]) -> list[np.ndarray] | None:
-    """`done` plus the overall scores `marks` as floats (None -> NaN), or None if one is not an int,
-    a float or None (or too large for a float)."""
-    if not {type(x) for x in marks} <= SCORE_TYPES:
-        return None
-    try:
-        done.append(np.array(marks, dtype=float))
-    except OverflowError:
-        return None
-    return done
-
-
-def _joined(parts: list[np.ndarray] | None) -> np.ndarray | None:
-    return None if parts is None else np.concatenate(parts) if parts else np.zeros(0)
+def _shared(values: list[Any], pool: dict[Any, Any], kind: type) -> list[Any]:
+    """`values` with every value of type `kind` replaced by the first equal one seen (`pool`)."""
+    return [pool.setdefault(v, v) if type(v) is kind else v for v in values]
 
 
 class Irregular(ValueError):
@@ -93,74 +88,91 @@ class Irregular(ValueError):
 class RatedColumns:
     counts: np.ndarray  # (rows,) completions per row
     responses: list[Any]  # (completions,) its `response`
-    models: list[Any]  # (completions,) its `model` ("" when missing)
-    overall: list[Any]  # (completions,) its `overall_score` (None when missing)
-    annotations: list[Any]  # (completions,) its `annotations` object
+    models: list[Any]  # (completions,) its `model` ("" when missing); equal names: one shared object
+    overall: list[Any]  # (completions,) its `overall_score` (None when missing); equal floats: one object
     per: np.ndarray  # (completions,) its number of aspect entries
-    ratings: list[Any] | None  # (entries,) every aspect entry's `Rating`, completion after completion
-    _values: np.ndarray | None = field(default=None, repr=False)  # `rating_values()`, once computed
+    usual: np.ndarray  # (completions,) annotated with exactly the four aspects, in the usual order
+    unusual: dict[int, Any]  # completion -> its `annotations`, for every completion not `usual`
+    values: np.ndarray | None  # (entries,) every `Rating` as a number, NaN for N/A; None: not canonical
+    ratings: list[Any] | None  # (entries,) every raw `Rating`, kept only when `values` is None
     regular: bool = True  # False: read leniently (`strict=False` on irregular rows), no rating column
     _suspects: list[int] | None = field(default=None, repr=False)  # `suspects()`, once computed
-    _scores: np.ndarray | None = field(default=None, repr=False)  # `overall_values()`, once computed
 
     @classmethod
     def of(cls, completion_lists: list[list[Any]], strict: bool = True) -> RatedColumns:
         """The columns of rows given by their completion lists. Irregular shapes raise `Irregular`,
-        or with `strict=False` give columns without the rating columns (responses, models and
-        overall scores read leniently; `aspect_ratings` then takes the reference function).
+        or with `strict=False` give columns without rating numbers (responses, models and overall
+        scores read leniently; `aspect_ratings` then takes the reference function).
 
         Read a block of rows at a time, so that the objects just read are still in the cache for
-        the next field; the suspect responses, the rating numbers and the overall scores as numbers
-        are computed in the same block, while the strings and numbers are in the cache too."""
+        the next field: the suspect responses, the rating numbers and the aspect order are worked
+        out in the same block."""
         counts = np.fromiter(map(len, completion_lists), dtype=np.int64, count=len(completion_lists))
-        responses, models, annotations, ratings, overall, per = [], [], [], [], [], []
+        responses: list[Any] = []
+        models: list[Any] = []
+        overall: list[Any] = []
+        per: list[int] = []
+        usual: list[bool] = []
+        unusual: dict[int, Any] = {}
         suspects: list[int] = []
-        values: list[np.ndarray] | None = []  # None once a rating is not canonical
-        scores: list[np.ndarray] | None = []  # None once an overall_score is not a number or None
+        values: list[np.ndarray] = []
+        ratings: list[Any] | None = None  # raw ratings, once one is not canonical
+        names: dict[Any, Any] = {}
+        scores: dict[Any, Any] = {}
         try:
             for lo in range(0, len(completion_lists), _BLOCK):
                 block = [c for cl in completion_lists[lo : lo + _BLOCK] for c in cl]
+                first = len(responses)
                 texts = [c["response"] for c in block]
-                suspects += _suspects(texts, len(responses))
+                suspects += _suspects(texts, first)
                 responses += texts
-                models += [c.get("model", "") for c in block]
+                models += _shared([c.get("model", "") for c in block], names, str)
+                overall += _shared([c.get("overall_score") for c in block], scores, float)
                 held = [c["annotations"] for c in block]
-                annotations += held
                 per += map(len, held)
                 entries = [v["Rating"] for a in held for v in a.values()]  # an entry must be an object
-                ratings += entries
-                marks = [c.get("overall_score") for c in block]
-                overall += marks
-                if values is not None:
+                if [k for a in held for k in a] == _USUAL * len(held):
+                    usual += [True] * len(held)
+                else:
+                    flags = [tuple(a) == ASPECTS for a in held]
+                    usual += flags
+                    unusual.update((first + k, a) for k, a in enumerate(held) if not flags[k])
+                if ratings is None:
                     try:
                         values.append(_rating_numbers(entries))
-                    except (KeyError, TypeError):
-                        values = None
-                if scores is not None:
-                    scores = _numbers(marks, scores)
+                        continue
+                    except (KeyError, TypeError):  # from here on, keep the raw ratings
+                        done = np.concatenate(values) if values else np.zeros(0)
+                        ratings = [_RATING_TEXTS[c] for c in np.nan_to_num(done).astype(np.int64).tolist()]
+                ratings += entries
         except (KeyError, TypeError, AttributeError) as exc:
             if strict:
                 raise Irregular(str(exc)) from None
             # read leniently: nothing validated these rows
             held = [c if isinstance(c, dict) else {} for cl in completion_lists for c in cl]
-            responses = [c.get("response") for c in held]
-            models = [c.get("model", "") for c in held]
-            overall = [c.get("overall_score") for c in held]
-            annotations = [c.get("annotations") for c in held]
-            per_none = np.zeros(0, dtype=np.int64)
-            return cls(counts, responses, models, overall, annotations, per_none, None, regular=False)
-        per_array = np.array(per, dtype=np.int64)
+            return cls(
+                counts,
+                [c.get("response") for c in held],
+                [c.get("model", "") for c in held],
+                [c.get("overall_score") for c in held],
+                np.zeros(len(held), dtype=np.int64),
+                np.zeros(len(held), dtype=bool),
+                {k: c.get("annotations") for k, c in enumerate(held)},
+                None,
+                None,
+                regular=False,
+            )
         return cls(
             counts,
             responses,
             models,
             overall,
-            annotations,
-            per_array,
+            np.array(per, dtype=np.int64),
+            np.array(usual, dtype=bool),
+            unusual,
+            None if ratings is not None else np.concatenate(values) if values else np.zeros(0),
             ratings,
-            _joined(values),
             _suspects=suspects,
-            _scores=_joined(scores),
         )
 
     def starts(self) -> np.ndarray:
@@ -172,11 +184,9 @@ class RatedColumns:
         number in 1-10 or missing (what `validate._clean_completions` checks, row by row)."""
         bad = np.zeros(len(self.responses), dtype=bool)
         bad[[k for k in self.suspects() if type(self.responses[k]) is not str]] = True
-        try:
-            self.rating_values()  # every rating canonical
-        except (KeyError, TypeError):  # another spelling, or an unhashable rating (a list, an object)
+        if self.values is None:  # another spelling, or an unhashable rating (a list, an object)
             wrong = np.array(
-                [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings], dtype=bool
+                [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings or []], dtype=bool
             )
             bad[np.repeat(np.arange(len(self.responses)), self.per)[wrong]] = True
         try:
@@ -204,35 +214,32 @@ class RatedColumns:
 
     def overall_values(self) -> np.ndarray:
         """Every overall_score as a float, NaN when missing; TypeError if one is not an int, a float
-        or None (or is too large for a float). Computed once."""
-        if self._scores is None:
-            self._scores = _joined(_numbers(self.overall, []))
-            if self._scores is None:
-                raise TypeError("an overall_score that is not a number")
-        return self._scores
+        or None (or is too large for a float)."""
+        if not {type(x) for x in self.overall} <= SCORE_TYPES:
+            raise TypeError("an overall_score that is not a number")
+        try:
+            return np.array(self.overall, dtype=float)  # None -> NaN
+        except OverflowError:
+            raise TypeError("an overall_score too large for a float") from None
 
     def drop(self, dead: np.ndarray) -> RatedColumns:
-        """The columns without the completions marked `dead`. Canonical ratings are kept as their
-        numbers only (`rating_values()`; `ratings` is then None)."""
+        """The columns without the completions marked `dead`."""
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         alive = ~dead
         entry_alive = np.repeat(alive, self.per)
-        try:
-            values, ratings = self.rating_values()[entry_alive], None
-        except (KeyError, TypeError):
-            values, ratings = None, list(compress(self.ratings or [], entry_alive.tolist()))
         keep = alive.tolist()
+        position = np.cumsum(alive) - 1  # each kept completion's place in the new columns
         return RatedColumns(
             self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
             list(compress(self.responses, keep)),
             list(compress(self.models, keep)),
             list(compress(self.overall, keep)),
-            list(compress(self.annotations, keep)),
             self.per[alive],
-            ratings,
-            values,
+            self.usual[alive],
+            {int(position[k]): a for k, a in self.unusual.items() if keep[k]},
+            None if self.values is None else self.values[entry_alive],
+            None if self.ratings is None else list(compress(self.ratings, entry_alive.tolist())),
             self.regular,
-            _scores=None if self._scores is None else self._scores[alive],
         )
 
     def matrix(self, flat: np.ndarray) -> np.ndarray:
@@ -240,13 +247,13 @@ class RatedColumns:
         return to_matrix(flat, self.counts)
 
     def rating_values(self) -> np.ndarray:
-        """Every rating as a number, NaN for N/A (canonical ratings: the validated columns;
-        KeyError otherwise). Computed once."""
-        if self._values is None:
-            if self.ratings is None:
+        """Every rating as a number, NaN for N/A: KeyError when a rating is not canonical ("1".."5"
+        or "N/A"; every validated row's are), TypeError for columns read leniently."""
+        if self.values is None:
+            if not self.regular:
                 raise TypeError("no rating column: the rows were irregular")
-            self._values = _rating_numbers(self.ratings)
-        return self._values
+            raise KeyError("a rating that is not 1-5 or N/A")
+        return self.values
 
     def mean_matrix(self) -> np.ndarray:
         """`strategies.mean_rating` of every completion: N/A left out, nothing rated -> NaN."""
@@ -259,8 +266,8 @@ class RatedColumns:
             return self.matrix(np.where(n > 0, total / n, np.nan))
 
     def overall_matrix(self) -> np.ndarray:
-        """`strategies.overall_score` of every completion (validated: numbers or None; TypeError or
-        ValueError otherwise)."""
+        """`strategies.overall_score` of every completion (validated: numbers or None; TypeError
+        otherwise)."""
         if not self.regular:
             raise TypeError("no columns: the rows were irregular")
         return self.matrix(self.overall_values())
@@ -268,24 +275,25 @@ class RatedColumns:
     def aspect_ratings(self, index: np.ndarray) -> list[dict[str, float | None]]:
         """`strategies.aspect_ratings` of the completions `index`. A completion annotated with
         exactly the four UltraFeedback aspects in their usual order takes its numbers from the rating
-        column; any other completion, or every completion when the ratings are not canonical, takes
-        the reference function."""
-        annotations = [self.annotations[k] for k in index.tolist()]
-        try:
-            values = self.rating_values()
-        except (KeyError, TypeError):  # not canonical, not hashable, or no rating column (`strict=False`)
-            return [aspect_ratings({"annotations": a}) for a in annotations]
-        usual = [type(a) is dict and tuple(a) == ASPECTS for a in annotations]
+        column (or `strategies.rating` of its raw ratings); any other takes the reference function."""
+        usual = self.usual[index]
         entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])
-        entries = entry_start[index[np.array(usual, dtype=bool)]][:, None] + np.arange(len(ASPECTS))
-        codes = np.nan_to_num(values[entries], nan=0.0).astype(np.int64).ravel().tolist()
-        numbers = iter(list(map(_RATING_OBJECTS.__getitem__, codes)))  # shared objects, not new floats
+        entries = entry_start[index[usual]][:, None] + np.arange(len(ASPECTS))
+        if self.values is not None:
+            codes = np.nan_to_num(self.values[entries], nan=0.0).astype(np.int64).ravel().tolist()
+            numbers = iter(list(map(_RATING_OBJECTS.__getitem__, codes)))  # shared objects, not new floats
+        else:
+            raw = self.ratings or []
+            numbers = iter([rating(raw[e]) for e in entries.ravel().tolist()])
         first, second, third, fourth = ASPECTS
         fast = [
             {first: a, second: b, third: c, fourth: d}
             for a, b, c, d in zip(numbers, numbers, numbers, numbers)
         ]
-        if len(fast) == len(annotations):
+        if len(fast) == len(index):
             return fast
         rest = iter(fast)
-        return [next(rest) if u else aspect_ratings({"annotations": a}) for u, a in zip(usual, annotations)]
+        return [
+            next(rest) if u else aspect_ratings({"annotations": self.unusual[k]})
+            for u, k in zip(usual.tolist(), index.tolist())
+        ]
