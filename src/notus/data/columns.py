@@ -21,7 +21,7 @@ exactly the four UltraFeedback aspects. The per-row functions in `validate`, `sc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
@@ -75,7 +75,10 @@ def _suspects(texts: list[Any], first: int = 0) -> list[int]:
 
 
 def _shared(values: list[Any], pool: dict[Any, Any], kind: type) -> list[Any]:
-    """`values` with every value of type `kind` replaced by the first equal one seen (`pool`)."""
+    """`values` with every value of type `kind` replaced by the first equal one seen (`pool`);
+    values of other types (None aside) stay as they are (True must not become 1.0)."""
+    if set(map(type, values)) <= {kind, type(None)}:  # the common case, without a Python loop
+        return list(map(pool.setdefault, values, values))
     return [pool.setdefault(v, v) if type(v) is kind else v for v in values]
 
 
@@ -131,7 +134,7 @@ class RatedColumns:
                 held = [c["annotations"] for c in block]
                 per += map(len, held)
                 entries = [v["Rating"] for a in held for v in a.values()]  # an entry must be an object
-                if [k for a in held for k in a] == _USUAL * len(held):
+                if list(chain.from_iterable(held)) == _USUAL * len(held):  # every key, in order
                     usual += [True] * len(held)
                 else:
                     flags = [tuple(a) == ASPECTS for a in held]

@@ -55,8 +55,9 @@ class Words:
     (`start`, `end`) and the text (`text`) of every word, and each text's first word (`first`)."""
 
     def __init__(self, texts: list[str]):
-        if "".join(texts).isascii():  # the common case: one translate for everything
-            blob = " ".join(texts).encode()
+        joined = " ".join(texts)
+        if joined.isascii():  # the common case (a flag of the string): one translate for everything
+            blob = joined.encode()
             lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         else:
             pieces = [(t if t.isascii() else " ".join(WORD.findall(t.lower()))).encode() for t in texts]

@@ -114,7 +114,9 @@ def _count(ledger: Ledger, reason: str, keep: list[bool]) -> list[bool]:
 
 
 def _kept(keep: list[bool], *columns: list) -> tuple[list, ...]:
-    """Each list with the rows the mask keeps."""
+    """Each list with the rows the mask keeps (the lists themselves when it keeps every row)."""
+    if all(keep):
+        return columns
     return tuple(list(compress(column, keep)) for column in columns)
 
 
