@@ -218,7 +218,7 @@ class RatedColumns:
     def overall_values(self) -> np.ndarray:
         """Every overall_score as a float, NaN when missing; TypeError if one is not an int, a float
         or None (or is too large for a float)."""
-        if not {type(x) for x in self.overall} <= SCORE_TYPES:
+        if not set(map(type, self.overall)) <= SCORE_TYPES:
             raise TypeError("an overall_score that is not a number")
         try:
             return np.array(self.overall, dtype=float)  # None -> NaN

@@ -164,16 +164,18 @@ def minhash(
 
 
 def _candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> dict[int, set[int]]:
-    """For each text, the earlier-bucketed texts it shares an LSH band with."""
+    """For each text, the earlier-bucketed texts it shares an LSH band with (`sig`: the MinHash
+    signatures laid out (hash functions, texts))."""
     candidates: dict[int, set[int]] = {}
+    n = sig.shape[1]
     with np.errstate(over="ignore"):
         for band in range(bands):
-            key = np.zeros(len(sig), dtype=np.uint64)
-            for col in range(band * rows_per_band, (band + 1) * rows_per_band):
-                key = key * _BAND_MIX ^ sig[:, col]
+            key = np.zeros(n, dtype=np.uint64)
+            for row in range(band * rows_per_band, (band + 1) * rows_per_band):
+                key = key * _BAND_MIX ^ sig[row]
             _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             same = first[inverse]  # the first text in this text's bucket
-            for pos in np.nonzero(same != np.arange(len(sig)))[0].tolist():
+            for pos in np.nonzero(same != np.arange(n))[0].tolist():
                 candidates.setdefault(pos, set()).add(int(same[pos]))
     return candidates
 
@@ -200,7 +202,10 @@ class Prompts:
             self.blocks.append((words, flat, offsets))
         self.block = block
         self.sequence = np.concatenate(seq) if seq else np.zeros(0, dtype=np.uint64)
-        self.signatures = np.concatenate(sigs) if sigs else np.zeros((0, num_perm), dtype=np.uint64)
+        # (hash functions, texts): each hash function's values contiguous, as LSH reads them
+        self.signatures = (
+            np.concatenate([s.T for s in sigs], axis=1) if sigs else np.zeros((num_perm, 0), dtype=np.uint64)
+        )
 
     def key(self, t: int) -> bytes:
         return self.blocks[t // self.block][0].key(t % self.block)
@@ -237,7 +242,7 @@ def duplicate_prompts(
     if near is None or len(prompts) < 2:
         return keep, dup_of
     live = [i for i in range(len(prompts)) if keep[i]]  # the first occurrence of every distinct prompt
-    candidates = _candidates(texts.signatures[live], bands, rows_per_band)
+    candidates = _candidates(texts.signatures[:, live], bands, rows_per_band)
     for pos in sorted(candidates):
         if not keep[live[pos]]:
             continue
