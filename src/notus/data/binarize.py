@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -228,7 +229,7 @@ def make_pairs(
     chosen, rejected = (at + picks.chosen).tolist(), (at + picks.rejected).tolist()
     c_score, r_score = scores[picks.row, picks.chosen], scores[picks.row, picks.rejected]
     overall = [cols.overall[k] for k in chosen], [cols.overall[k] for k in rejected]
-    if not {type(x) for side in overall for x in side} <= {float, type(None)}:  # ints or text: as numbers
+    if not set(map(type, chain(*overall))) <= {float, type(None)}:  # ints or text: as numbers
         overall = [rating(x) for x in overall[0]], [rating(x) for x in overall[1]]
     columns = zip(
         [rows[i] for i in picks.row.tolist()],

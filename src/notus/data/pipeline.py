@@ -175,22 +175,24 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     if opts.drop_bad_responses:
         cols = _drop_bad_responses(records, cols, result)
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
+    rows = [r.row for r in records]
     means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
-    bug = score_bug_rows([r.row for r in records], cols, means, opts.score_gap)
-    scores = means if opts.strategy == "notus" else score_matrix([r.row for r in records], spec, cols)
+    bug = score_bug_rows(rows, cols, means, opts.score_gap)
+    scores = means if opts.strategy == "notus" else score_matrix(rows, spec, cols)
     at = list(range(len(records)))  # each kept record's row in the columns
-    prompts = [r.row["instruction"] for r in records]
-    records, at, prompts = _kept(
-        _count(ledger, "empty prompt", [bool(p.strip()) for p in prompts]), records, at, prompts
-    )
-    records, at = _kept(_duplicates(prompts, opts, ledger), records, at)
+    prompts = [row["instruction"] for row in rows]
+    nonempty = [p != "" and not p.isspace() for p in prompts]  # what is left after strip()
+    records, rows, at, prompts = _kept(_count(ledger, "empty prompt", nonempty), records, rows, at, prompts)
+    records, rows, at = _kept(_duplicates(prompts, opts, ledger), records, rows, at)
     if opts.score_bug == "drop":
         flagged = bug[at].tolist()
-        records, at = _kept(
-            _count(ledger, "overall_score contradicts aspect ratings", [not f for f in flagged]), records, at
+        records, rows, at = _kept(
+            _count(ledger, "overall_score contradicts aspect ratings", [not f for f in flagged]),
+            records,
+            rows,
+            at,
         )
-    records, at = _kept(_contamination(records, opts, ledger, result), records, at)
-    rows = [r.row for r in records]
+    records, rows, at = _kept(_contamination(records, opts, ledger, result), records, rows, at)
     scores = scores[at]
     picks = pick(scores, spec, random.Random(opts.seed))
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
