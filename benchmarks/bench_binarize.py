@@ -13,7 +13,8 @@ completions with 4 aspect ratings, some N/A, rationales, critique and overall_sc
   random strictly lower) + `.filter` of rows without a pair: binarization only, no other filter.
 - notus binarize: `notus.data.binarize.binarize` alone, i.e. the same work as the baseline.
 Times are wall clock and CPU time of this process (CPU time is steadier on a shared machine), the
-best of `--repeat` runs (default 2) for every side, each run printed.
+best of `--repeat` runs (default 3) for every side. The 64,000-row runs go in rounds, every side
+once per round, so that a slow or fast spell of the machine reaches all sides; each run is printed.
 Peak memory = the largest increase of the process RSS over its level at the start of the phase,
 sampled every 2 ms by a thread. Scaling: the notus path at `--small` and `--rows` rows.
 """
@@ -166,22 +167,32 @@ def binarize_only(rows: list[dict]) -> int:
     return len(binarize(rows, "notus", seed=42)[0])
 
 
-REPEAT = 2
+REPEAT = 3
 
 
-def measure(fn, rows):
-    """(result, wall seconds, CPU seconds of this process, peak RSS increase), the best of `REPEAT`
-    runs (the first run of a size also pays for growing the process heap; every side, the baseline
-    included, gets the same number of runs). Each run's wall time is printed."""
-    best = None
-    for _ in range(REPEAT):
-        with PeakRSS() as mem:
-            start, cpu = time.perf_counter(), time.process_time()
-            out = fn(rows)
-            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"  run: wall {seconds:.2f}s cpu {cpu:.2f}s peak +{mem.peak / 2**20:.1f} MiB", flush=True)
-        if best is None or seconds < best[1]:
-            best = (out, seconds, cpu, mem.peak)
+def measure_once(fn, rows):
+    """(result, wall seconds, CPU seconds of this process, peak RSS increase) of one run."""
+    with PeakRSS() as mem:
+        start, cpu = time.perf_counter(), time.process_time()
+        out = fn(rows)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return out, seconds, cpu, mem.peak
+
+
+def measure(sides: dict, rows) -> dict:
+    """The best of `REPEAT` runs (by wall time) of each side, run in rounds (every side once per
+    round), so that a slower or faster spell of a shared machine hits every side alike. The first
+    run of a size also pays for growing the process heap; each run is printed."""
+    best: dict = {}
+    for round_ in range(REPEAT):
+        for name, fn in sides.items():
+            run = measure_once(fn, rows)
+            print(
+                f"  round {round_ + 1} {name:<16} wall {run[1]:.2f}s cpu {run[2]:.2f}s peak +{run[3] / 2**20:.1f} MiB",
+                flush=True,
+            )
+            if name not in best or run[1] < best[name][1]:
+                best[name] = run
     return best
 
 
@@ -190,7 +201,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=64000)
     parser.add_argument("--small", type=int, default=6400)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per measurement; the best is kept")
+    parser.add_argument(
+        "--repeat", type=int, default=REPEAT, help="rounds of runs; the best run of each side is kept"
+    )
     args = parser.parse_args()
     globals()["REPEAT"] = args.repeat
     mb = 1024 * 1024
@@ -208,13 +221,25 @@ def main() -> None:
             f"{name:<16} {n:>6} rows: wall {wall:7.2f}s  cpu {cpu:7.2f}s  peak +{mem / mb:7.1f} MiB  {what}"
         )
 
-    (pairs_s, summary_s), w_small, c_small, m_small = measure(notus_path, small)
+    (pairs_s, summary_s), w_small, c_small, m_small = measure({"notus curate": notus_path}, small)[
+        "notus curate"
+    ]
+    best = measure(
+        {
+            "notus curate": notus_path,
+            "no near-dup": lambda r: notus_path(r, near_dup=None),
+            "notus binarize": binarize_only,
+            "datasets.map": baseline_path,
+        },
+        rows,
+    )
+    (pairs, summary), w_notus, c_notus, m_notus = best["notus curate"]
+    (pairs_x, _), w_x, c_x, m_x = best["no near-dup"]
+    only, w_only, c_only, m_only = best["notus binarize"]
+    base_pairs, w_base, c_base, m_base = best["datasets.map"]
     line("notus curate", len(small), w_small, c_small, m_small, f"{pairs_s} pairs [{summary_s}]")
-    (pairs, summary), w_notus, c_notus, m_notus = measure(notus_path, rows)
     line("notus curate", len(rows), w_notus, c_notus, m_notus, f"{pairs} pairs [{summary}]")
-    (pairs_x, summary_x), w_x, c_x, m_x = measure(lambda r: notus_path(r, near_dup=None), rows)
     line("  no near-dup", len(rows), w_x, c_x, m_x, f"{pairs_x} pairs (MinHash pass off: --near-dup 0)")
-    only, w_only, c_only, m_only = measure(binarize_only, rows)
     line(
         "notus binarize",
         len(rows),
@@ -223,7 +248,6 @@ def main() -> None:
         m_only,
         f"{only} pairs (binarization only, like the baseline)",
     )
-    base_pairs, w_base, c_base, m_base = measure(baseline_path, rows)
     line(
         "datasets.map", len(rows), w_base, c_base, m_base, f"{base_pairs} pairs (baseline: binarization only)"
     )

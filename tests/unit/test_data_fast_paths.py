@@ -336,3 +336,16 @@ def test_columns_switch_to_raw_ratings_at_the_first_block_with_a_non_canonical_o
         mean_matrix([{"completions": cl} for cl in rows], cols),
         mean_matrix([{"completions": cl} for cl in rows]),
     )
+
+
+def test_shared_values_keep_their_type_and_value():
+    from notus.data.columns import _shared
+
+    pool: dict = {}
+    first = _shared([7.0, 9.5, None], pool, float)
+    again = _shared([float("7"), 1, True, 9.5, "8"], pool, float)
+    assert again == [7.0, 1, True, 9.5, "8"] and [type(x) for x in again] == [float, int, bool, float, str]
+    assert again[0] is first[0] and again[3] is first[1]  # equal floats: one shared object
+    names: dict = {}
+    models = _shared(["m-" + str(i % 3) for i in range(9)], names, str)
+    assert len({id(m) for m in models}) == 3 and models == ["m-0", "m-1", "m-2"] * 3

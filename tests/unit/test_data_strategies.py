@@ -113,3 +113,5 @@ def test_unknown_strategy_lists_choices():
 
 def test_score_bug_flags_the_contradicting_completion(rows):
     assert [score_bug_completions(r["completions"]) for r in rows] == [[], [0], [], [], [], []]
+    pairs, _ = binarize(rows, "zephyr", seed=0, keep_index=True)
+    assert pairs and all(p["score_bug"] == (p["row_index"] == 1) for p in pairs)  # binarize() flags too
