@@ -83,19 +83,18 @@ class Words:
 
     def hashes(self) -> np.ndarray:
         """`word_hash` of every word, for all words at once: 8 bytes at a time (one gather for a word
-        of up to 8 bytes, most words), read through 8 unaligned uint64 views of the blob."""
+        of up to 8 bytes, most words), read through a view of the blob that holds, at each byte
+        offset, the 8 bytes starting there as a little-endian integer."""
         length = self.end - self.start
         n = len(self.bytes)
         padded = np.zeros(n + 16, dtype=np.uint8)  # room for the last 8-byte read, zeros after the text
         padded[:n] = self.bytes
-        # eight[o, i]: the 8 bytes at offset 8 * i + o, as a little-endian integer
-        eight = np.ndarray((8, (n + 8) // 8), dtype="<u8", buffer=padded, strides=(1, 8))
+        eight = np.ndarray((n + 8,), dtype="<u8", buffer=padded, strides=(1,))  # overlapping reads
         h = np.zeros(len(length), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for k in range(0, int(length.max(initial=0)), 8):
                 live = np.flatnonzero(length > k) if k else np.arange(len(length))
-                at = self.start[live] + k
-                chunk = eight[at & 7, at >> 3] & _WORD_MASKS[np.minimum(length[live] - k, 8)]
+                chunk = eight[self.start[live] + k] & _WORD_MASKS[np.minimum(length[live] - k, 8)]
                 h[live] = (h[live] ^ chunk) * _BAND_MIX
             h ^= h >> np.uint64(31)
             h *= _FINAL_MIX
@@ -173,8 +172,14 @@ def _candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> dict[int, se
             key = np.zeros(n, dtype=np.uint64)
             for row in range(band * rows_per_band, (band + 1) * rows_per_band):
                 key = key * _BAND_MIX ^ sig[row]
-            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            same = first[inverse]  # the first text in this text's bucket
+            order = np.argsort(key)  # texts grouped by bucket
+            grouped = key[order]
+            new = np.empty(n, dtype=bool)
+            new[:1] = True
+            np.not_equal(grouped[1:], grouped[:-1], out=new[1:])  # a bucket starts here
+            first = np.minimum.reduceat(order, np.flatnonzero(new)) if n else order
+            same = np.empty(n, dtype=np.int64)
+            same[order] = first[np.cumsum(new) - 1]  # the first text in this text's bucket
             for pos in np.nonzero(same != np.arange(n))[0].tolist():
                 candidates.setdefault(pos, set()).add(int(same[pos]))
     return candidates
