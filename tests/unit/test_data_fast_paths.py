@@ -136,7 +136,7 @@ def test_validation_fast_path_equals_the_repair_path(monkeypatch):
     rows[7]["completions"][2]["overall_score"] = float("inf")  # quarantined
     records = [Record(r, "f.jsonl", i + 1) for i, r in enumerate(rows)]
     fast = validate.validate_rated(records)
-    monkeypatch.setattr(validate, "_clean_rows", lambda rows, shaped=None: ([False] * len(rows), None))
+    monkeypatch.setattr(validate, "_clean_rows", lambda rows, lists=None: ([False] * len(rows), None))
     slow = validate.validate_rated(records)
     assert [r.row for r in fast[0]] == [r.row for r in slow[0]] and fast[1:3] == slow[1:3]
     for cols in (fast[3], slow[3]):  # the kept rows' columns, read again after the repairs

@@ -110,25 +110,28 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
 
 
 def _clean_rows(
-    rows: list[dict[str, Any]], shaped: list[bool] | None = None
+    rows: list[dict[str, Any]], lists: list[list[Any] | None] | None = None
 ) -> tuple[list[bool], RatedColumns | None]:
-    """Per row: a text `instruction`, a list of `completions` (`shaped`, when the caller has it) and
-    `_clean_completions` true, checked over the flat columns of all rows at once
-    (`RatedColumns.clean`), and those columns; irregular shapes (a completion that is not an
-    object, ...) are checked row by row instead (no columns)."""
-    if shaped is None:
-        shaped = [_row_fields(r)[0] for r in rows]
+    """Per row: a text `instruction`, a list of `completions` and `_clean_completions` true, checked
+    over the flat columns of all rows at once (`RatedColumns.clean`), and those columns; irregular
+    shapes (a completion that is not an object, ...) are checked row by row instead (no columns).
+    `lists`: each row's completions, None where the row is not of that shape (`_row_fields`)."""
+    if lists is None:
+        lists = [_row_fields(r)[0] for r in rows]
+    shaped = [cl is not None for cl in lists]
     try:
-        cols = RatedColumns.of([r["completions"] if s else [] for r, s in zip(rows, shaped)])
+        cols = RatedColumns.of([cl if cl is not None else [] for cl in lists])
     except Irregular:
         return [s and _clean_completions(r["completions"]) for r, s in zip(rows, shaped)], None
     return (np.array(shaped, dtype=bool) & cols.clean()).tolist(), cols
 
 
-def _row_fields(row: dict[str, Any]) -> tuple[bool, Any, Any]:
-    """(text `instruction` and list `completions`?, `id` or `prompt_id`, `source`) of a row."""
+def _row_fields(row: dict[str, Any]) -> tuple[list[Any] | None, Any, Any]:
+    """(`completions`, or None unless `instruction` is text and `completions` a list; `id` or
+    `prompt_id`; `source`) of a row."""
+    completions = row.get("completions")
     return (
-        type(row.get("instruction")) is str and type(row.get("completions")) is list,
+        completions if type(completions) is list and type(row.get("instruction")) is str else None,
         row.get("id", row.get("prompt_id")),
         row.get("source"),
     )
@@ -151,8 +154,8 @@ def validate_rated(
     from tqdm import tqdm
 
     rows = [rec.row for rec in records]
-    shaped, ids, sources = zip(*map(_row_fields, rows)) if rows else ((), (), ())  # one pass over the rows
-    clean, cols = _clean_rows(rows, list(shaped))
+    lists, ids, sources = zip(*map(_row_fields, rows)) if rows else ((), (), ())  # one pass over the rows
+    clean, cols = _clean_rows(rows, list(lists))
     check_ids = not _unique(list(ids))
     if cols is not None and not check_ids and all(clean) and all(s or s == "" for s in sources):
         return list(records), [], Counter(), cols  # the common case: nothing to repair or quarantine
