@@ -258,15 +258,20 @@ def test_curate_leaves_the_input_rows_as_they_were():
 
     rng = random.Random(6)
     rows = [
-        {"instruction": f"question {i}", "completions": [_completion(rng) for _ in range(3)]}
+        {"instruction": f"question {i}", "completions": [_completion(rng) for _ in range(3)], "id": i}
         for i in range(30)
     ]
     rows[2]["completions"][0]["response"] = ""  # removed before binarizing: the row is copied, not edited
     rows[3]["completions"][1]["annotations"]["honesty"]["Rating"] = 4  # repaired on a copy
     before = copy.deepcopy(rows)
-    result = curate(Loaded.from_rows(rows, "ultrafeedback"), CurateOptions(seed=1))
-    assert rows == before
+    loaded = Loaded.from_rows(rows, "ultrafeedback")
+    canonical = copy.deepcopy([r.row for r in loaded.records])
+    result = curate(loaded, CurateOptions(seed=1))
+    assert rows == before and [r.row for r in loaded.records] == canonical  # the loaded rows too
     assert result.ledger.rows_in == 30 and result.rows
+    again = curate(loaded, CurateOptions(seed=1))  # a second run on the same loaded rows: the same
+    assert again.rows == result.rows and again.ledger.summary() == result.ledger.summary()
+    assert again.completions_removed == result.completions_removed
 
 
 def test_rows_quarantined_for_a_shared_id_leave_columns_aligned_with_the_kept_rows():

@@ -163,7 +163,7 @@ def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: Curat
             problems[k] for k in range(lo, lo + len(row["completions"])) if k in problems
         )
         kept = [c for k, c in enumerate(row["completions"], lo) if k not in problems]
-        records[i].row = {**row, "completions": kept}  # a copy: the input row stays as it was
+        records[i] = Record({**row, "completions": kept}, records[i].file, records[i].line)  # the input stays
     return cols.drop(dead)
 
 
