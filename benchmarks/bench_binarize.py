@@ -16,7 +16,8 @@ Times are wall clock and CPU time of this process (CPU time is steadier on a sha
 best of `--repeat` runs (default 3) for every side. The 64,000-row runs go in rounds, every side
 once per round, so that a slow or fast spell of the machine reaches all sides; each run is printed.
 Peak memory = the largest increase of the process RSS over its level at the start of the phase,
-sampled every 2 ms by a thread. Scaling: the notus path at `--small` and `--rows` rows.
+sampled every 10 ms by a thread (a 2 ms sampler, which takes the GIL 500 times a second, slowed the
+notus path by about 10 %). Scaling: the notus path at `--small` and `--rows` rows.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def synthetic_rows(n: int, seed: int) -> list[dict]:
 class PeakRSS:
     """Largest RSS increase (bytes) while the block runs, sampled by a thread."""
 
-    def __init__(self, interval: float = 0.002):
+    def __init__(self, interval: float = 0.01):
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
 
     @staticmethod
