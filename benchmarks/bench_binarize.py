@@ -17,7 +17,9 @@ best of `--repeat` runs (default 3) for every side. The 64,000-row runs go in ro
 once per round, so that a slow or fast spell of the machine reaches all sides; each run is printed.
 Peak memory = the largest increase of the process RSS over its level at the start of the phase,
 sampled every 10 ms by a thread (a 2 ms sampler, which takes the GIL 500 times a second, slowed the
-notus path by about 10 %). Scaling: the notus path at `--small` and `--rows` rows.
+notus path by about 10 %). Scaling: the notus path at `--small` and `--rows` rows, in wall time,
+RSS increase, and the peak of the memory `tracemalloc` traces in an extra untimed run of each size
+(the RSS increase depends on what the allocator kept from earlier runs; the traced peak does not).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import random
 import threading
 import time
+import tracemalloc
 
 ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 
@@ -265,8 +268,26 @@ def main() -> None:
     print(f"peak memory, notus curate / datasets.map: {m_notus / max(m_base, 1):.2f}")
     print(
         f"scaling {len(small)} -> {len(rows)} rows (x{factor:g}): wall x{w_notus / w_small:.1f}, cpu x{c_notus / c_small:.1f}, "
-        f"memory x{m_notus / max(m_small, 1):.1f} (linear = x{factor:g})"
+        f"peak RSS increase x{m_notus / max(m_small, 1):.1f} (linear = x{factor:g})"
     )
+    traced_small, traced = traced_peak(notus_path, small), traced_peak(notus_path, rows)
+    print(
+        f"scaling of the notus path's traced peak memory (tracemalloc: Python objects and numpy arrays, "
+        f"untimed runs): {traced_small / mb:.1f} -> {traced / mb:.1f} MiB, x{traced / max(traced_small, 1):.1f}"
+    )
+
+
+def traced_peak(fn, rows) -> int:
+    """Peak of the memory `tracemalloc` traces while `fn(rows)` runs (deterministic, unlike the RSS:
+    it does not depend on what the allocator kept from earlier runs; it misses memory allocated
+    outside Python, e.g. by Arrow, so it is used for the notus path's scaling only)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn(rows)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 if __name__ == "__main__":
