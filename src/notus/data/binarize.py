@@ -226,7 +226,8 @@ def make_pairs(
     from tqdm import tqdm
 
     at = first[picks.row]
-    chosen, rejected = (at + picks.chosen).tolist(), (at + picks.rejected).tolist()
+    chosen_at, rejected_at = at + picks.chosen, at + picks.rejected  # in the flat columns
+    chosen, rejected = chosen_at.tolist(), rejected_at.tolist()
     c_score, r_score = scores[picks.row, picks.chosen], scores[picks.row, picks.rejected]
     overall = [cols.overall[k] for k in chosen], [cols.overall[k] for k in rejected]
     if not set(map(type, chain(*overall))) <= {float, type(None)}:  # ints or text: as numbers
@@ -242,8 +243,8 @@ def make_pairs(
         picks.rejected.tolist(),
         [cols.models[k] for k in chosen],
         [cols.models[k] for k in rejected],
-        cols.aspect_ratings(at + picks.chosen),
-        cols.aspect_ratings(at + picks.rejected),
+        cols.aspect_ratings(chosen_at),
+        cols.aspect_ratings(rejected_at),
         *overall,
         score_bug[picks.row].tolist(),
     )

@@ -44,6 +44,16 @@ def to_matrix(flat: np.ndarray | list, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _starts(counts: np.ndarray) -> np.ndarray:
+    """Where each group starts in a flat array, for groups of `counts` items one after another."""
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+
+def _owners(counts: np.ndarray) -> np.ndarray:
+    """The group of each item of a flat array, for groups of `counts` items one after another."""
+    return np.repeat(np.arange(len(counts)), counts)
+
+
 def _rating_numbers(ratings: list[Any]) -> np.ndarray:
     """Every rating as a number, NaN for "N/A"; TypeError if one is not text, KeyError if one is
     not exactly "1".."5" or "N/A". Done on one joined string rather than a lookup per rating: with
@@ -180,7 +190,11 @@ class RatedColumns:
 
     def starts(self) -> np.ndarray:
         """Where each row's completions start in the flat columns."""
-        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        return _starts(self.counts)
+
+    def owners(self) -> np.ndarray:
+        """The row of each completion in the flat columns."""
+        return _owners(self.counts)
 
     def clean(self) -> np.ndarray:
         """Per row: every response is text, every rating "1".."5" or "N/A", every overall_score a
@@ -191,7 +205,7 @@ class RatedColumns:
             wrong = np.array(
                 [not (type(r) is str and r in CANONICAL_RATINGS) for r in self.ratings or []], dtype=bool
             )
-            bad[np.repeat(np.arange(len(self.responses)), self.per)[wrong]] = True
+            bad[_owners(self.per)[wrong]] = True
         try:
             values = self.overall_values()  # every overall_score a number or None
         except TypeError:
@@ -205,7 +219,7 @@ class RatedColumns:
             nan = np.flatnonzero(np.isnan(values))  # missing (fine), or a NaN score (not 1-10)
             bad[nan] |= np.array([self.overall[k] is not None for k in nan.tolist()], dtype=bool)
         row_bad = np.zeros(len(self.counts), dtype=bool)
-        row_bad[np.repeat(np.arange(len(self.counts)), self.counts)[bad]] = True
+        row_bad[self.owners()[bad]] = True
         return ~row_bad
 
     def suspects(self) -> list[int]:
@@ -227,13 +241,12 @@ class RatedColumns:
 
     def drop(self, dead: np.ndarray) -> RatedColumns:
         """The columns without the completions marked `dead`."""
-        owner = np.repeat(np.arange(len(self.counts)), self.counts)
         alive = ~dead
         entry_alive = np.repeat(alive, self.per)
         keep = alive.tolist()
         position = np.cumsum(alive) - 1  # each kept completion's place in the new columns
         return RatedColumns(
-            self.counts - np.bincount(owner[dead], minlength=len(self.counts)),
+            self.counts - np.bincount(self.owners()[dead], minlength=len(self.counts)),
             list(compress(self.responses, keep)),
             list(compress(self.models, keep)),
             list(compress(self.overall, keep)),
@@ -261,7 +274,7 @@ class RatedColumns:
     def mean_matrix(self) -> np.ndarray:
         """`strategies.mean_rating` of every completion: N/A left out, nothing rated -> NaN."""
         values = self.rating_values()
-        owner = np.repeat(np.arange(len(self.responses)), self.per)
+        owner = _owners(self.per)
         rated = ~np.isnan(values)
         total = np.bincount(owner, weights=np.where(rated, values, 0.0), minlength=len(self.responses))
         n = np.bincount(owner, weights=rated, minlength=len(self.responses))
@@ -280,8 +293,7 @@ class RatedColumns:
         exactly the four UltraFeedback aspects in their usual order takes its numbers from the rating
         column (or `strategies.rating` of its raw ratings); any other takes the reference function."""
         usual = self.usual[index]
-        entry_start = np.concatenate([[0], np.cumsum(self.per)[:-1]])
-        entries = entry_start[index[usual]][:, None] + np.arange(len(ASPECTS))
+        entries = _starts(self.per)[index[usual]][:, None] + np.arange(len(ASPECTS))
         if self.values is not None:
             codes = np.nan_to_num(self.values[entries], nan=0.0).astype(np.int64).ravel().tolist()
             numbers = iter(list(map(_RATING_OBJECTS.__getitem__, codes)))  # shared objects, not new floats

@@ -102,14 +102,15 @@ class Words:
         return h
 
     def sequence_hash(self, hashes: np.ndarray) -> np.ndarray:
-        """A 64-bit hash of each text's word sequence (word hashes times powers of a constant)."""
+        """A 64-bit hash of each text's word sequence (the uint64 word hashes times powers of a
+        constant)."""
         position = np.arange(len(self.text)) - self.first[self.text]
         powers = np.empty(int(self.count.max(initial=0)) + 1, dtype=np.uint64)
         powers[0] = 1
         with np.errstate(over="ignore"):
             powers[1:] = _MIX
             np.multiply.accumulate(powers, out=powers)
-            terms = (hashes.astype(np.uint64) + np.uint64(1)) * powers[position]
+            terms = (hashes + np.uint64(1)) * powers[position]
             out = self.count.astype(np.uint64) * _BAND_MIX  # the word count, for texts without words
             filled = self.count > 0
             out[filled] += np.add.reduceat(terms, self.first[filled]) if filled.any() else 0
@@ -117,12 +118,12 @@ class Words:
 
 
 def shingle_hashes(words: Words, hashes: np.ndarray, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Word n-gram hashes of all texts in one flat array, and where each text's hashes start.
+    """Word n-gram hashes of all texts in one flat array, and where each text's hashes start
+    (`hashes`: the uint64 `Words.hashes`).
 
     n-grams combine the hashes (`Words.hashes`) of n consecutive words of the same text; a text with
     fewer than n words gets one shingle, the CRC-32 of its normalised text plus one.
     """
-    hashes = hashes.astype(np.uint64)
     m = max(len(hashes) - n + 1, 0)
     with np.errstate(over="ignore"):
         grams = hashes[:m] + np.uint64(1)

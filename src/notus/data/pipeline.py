@@ -155,9 +155,8 @@ def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: Curat
         return cols
     dead = np.zeros(len(cols.responses), dtype=bool)
     dead[list(problems)] = True
-    owner = np.repeat(np.arange(len(records)), cols.counts)
     first = cols.starts()
-    for i in np.unique(owner[dead]).tolist():
+    for i in np.unique(cols.owners()[dead]).tolist():
         row, lo = records[i].row, int(first[i])
         result.completions_removed.update(
             problems[k] for k in range(lo, lo + len(row["completions"])) if k in problems
