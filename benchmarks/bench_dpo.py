@@ -69,10 +69,14 @@ def side_trl(args: argparse.Namespace) -> dict:
 
 def side_notus(args: argparse.Namespace) -> dict:
     from notus.train.bench import ultrafeedback_rows
-    from notus.train.dpo import DPORecipe, train_dpo
+    from notus.train.dpo import train_dpo
+    from notus.train.recipes import train_recipe
 
     rows = ultrafeedback_rows(args.steps * args.batch)
-    recipe = DPORecipe(
+    recipe = train_recipe(
+        "dpo",
+        backend="notus",
+        gradient_checkpointing=True,
         model_name_or_path="smollm2-135m-instruct",
         output_dir=args.tmp,
         per_device_train_batch_size=args.batch,
@@ -82,7 +86,7 @@ def side_notus(args: argparse.Namespace) -> dict:
         beta=0.1,
         seed=42,
         logging_steps=1,
-        progress_bar=False,
+        disable_tqdm=True,
         ref_cache_dir=args.cache,
     )
     start, cpu = time.perf_counter(), time.process_time()

@@ -67,10 +67,14 @@ def side_trl(args: argparse.Namespace) -> dict:
 
 
 def side_notus(args: argparse.Namespace) -> dict:
-    from notus.train.sft import SFTRecipe, train_sft
+    from notus.train.recipes import train_recipe
+    from notus.train.sft import train_sft
 
     rows = conversations(args.steps * args.batch)
-    recipe = SFTRecipe(
+    recipe = train_recipe(
+        "sft",
+        backend="notus",
+        gradient_checkpointing=True,
         model_name_or_path="smollm2-135m-instruct",
         output_dir=args.tmp,
         per_device_train_batch_size=args.batch,
@@ -79,7 +83,7 @@ def side_notus(args: argparse.Namespace) -> dict:
         learning_rate=2e-5,
         seed=42,
         logging_steps=1,
-        progress_bar=False,
+        disable_tqdm=True,
     )
     start, cpu = time.perf_counter(), time.process_time()
     result = train_sft(recipe, rows)

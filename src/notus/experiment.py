@@ -134,9 +134,13 @@ def train_strategy(
     model_path: str, pairs: list[dict], out_dir: Path, cfg: DPOSettings, seed: int, log: Path
 ) -> Path:
     """DPO with notus' lean loop (`notus.train.dpo`) on CPU; its per-step metrics are copied to `log`."""
-    from notus.train.dpo import DPORecipe, train_dpo
+    from notus.train.dpo import train_dpo
+    from notus.train.recipes import train_recipe
 
-    recipe = DPORecipe(
+    recipe = train_recipe(
+        "dpo",
+        backend="notus",
+        gradient_checkpointing=True,
         model_name_or_path=model_path,
         output_dir=str(out_dir),
         beta=cfg.beta,
@@ -147,7 +151,7 @@ def train_strategy(
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         max_length=cfg.max_length,
         lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_ratio=cfg.warmup_ratio,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: below 1 is a ratio of the steps
         logging_steps=cfg.logging_steps,
         seed=seed,
     )

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from notus.core.config import load_recipe
 from notus.core.runs import read_jsonl
-from notus.train.dpo import DPORecipe, train_dpo
+from notus.train.dpo import train_dpo
+from notus.train.recipes import load_train_recipe
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "train"
 
@@ -21,6 +21,7 @@ def recipe(path: Path, model: Path, out: Path, accumulation: int) -> Path:
         yaml.safe_dump(
             {
                 "model_name_or_path": str(model),
+                "backend": "notus",
                 "dataset_mixture": {"datasets": [{"id": str(FIXTURES / "pairs.jsonl")}]},
                 "output_dir": str(out),
                 "max_steps": 4,
@@ -31,7 +32,7 @@ def recipe(path: Path, model: Path, out: Path, accumulation: int) -> Path:
                 "learning_rate": 1e-3,
                 "torch_threads": 1,
                 "ref_cache_dir": str(out.parent / f"cache-{out.name}"),
-                "progress_bar": False,
+                "disable_tqdm": True,
             }
         )
     )
@@ -42,7 +43,7 @@ def test_two_processes_match_one_process(tiny_model_dir, tmp_path):
     one = recipe(tmp_path / "one.yaml", tiny_model_dir, tmp_path / "one", accumulation=2)
     two = recipe(tmp_path / "two.yaml", tiny_model_dir, tmp_path / "two", accumulation=1)
     train = ["-m", "notus", "train", "dpo"]
-    train_dpo(load_recipe(DPORecipe, one))  # 1 process, in this one
+    train_dpo(load_train_recipe("dpo", one))  # 1 process, in this one
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     done = subprocess.run([*launch, *train, str(two)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -14,9 +14,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from notus.core.config import load_recipe
 from notus.core.runs import read_jsonl
-from notus.train.dpo import DPORecipe, train_dpo
+from notus.train.dpo import train_dpo
+from notus.train.recipes import load_train_recipe
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "train"
 STEPS = 24
@@ -25,6 +25,7 @@ STEPS = 24
 def write_recipe(path: Path, model: Path, out: Path, cache: Path) -> Path:
     recipe = {
         "model_name_or_path": str(model),
+        "backend": "notus",
         "dataset_mixture": {"datasets": [{"id": str(FIXTURES / "pairs.jsonl")}]},
         "output_dir": str(out),
         "max_steps": STEPS,
@@ -35,7 +36,7 @@ def write_recipe(path: Path, model: Path, out: Path, cache: Path) -> Path:
         "logging_steps": 1,
         "torch_threads": 1,
         "ref_cache_dir": str(cache),
-        "progress_bar": False,
+        "disable_tqdm": True,
     }
     path.write_text(yaml.safe_dump(recipe))
     return path
@@ -48,7 +49,7 @@ def command(recipe: Path) -> list[str]:
 def test_kill_9_then_resume_equals_uninterrupted(tiny_model_dir, tmp_path):
     cache = tmp_path / "cache"
     whole = write_recipe(tmp_path / "whole.yaml", tiny_model_dir, tmp_path / "whole", cache)
-    train_dpo(load_recipe(DPORecipe, whole))  # the uninterrupted run, in this process
+    train_dpo(load_train_recipe("dpo", whole))  # the uninterrupted run, in this process
 
     killed = write_recipe(tmp_path / "killed.yaml", tiny_model_dir, tmp_path / "killed", cache)
     proc = subprocess.Popen(command(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

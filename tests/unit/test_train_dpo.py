@@ -13,8 +13,9 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
 from notus.core.runs import read_jsonl
-from notus.train.dpo import DPORecipe, train_dpo
-from notus.train.sft import SFTRecipe, train_sft
+from notus.train.dpo import train_dpo
+from notus.train.recipes import train_recipe
+from notus.train.sft import train_sft
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "train"
 DPO_KEYS = {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"}
@@ -26,18 +27,20 @@ def pairs() -> list[dict]:
     return read_jsonl(FIXTURES / "pairs.jsonl")
 
 
-def tiny_recipe(cls, model_dir, out, **kw):
+def tiny_recipe(method, model_dir, out, **kw):
     base = dict(
+        backend="notus",
         model_name_or_path=str(model_dir),
         output_dir=str(out),
         max_steps=3,
         per_device_train_batch_size=4,
         max_length=128,
         learning_rate=1e-3,
-        progress_bar=False,
+        disable_tqdm=True,
         torch_threads=1,
+        logging_steps=1,
     )
-    return cls(**{**base, **kw})
+    return train_recipe(method, **{**base, **kw})
 
 
 def weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -45,7 +48,7 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_dpo_trains_every_parameter_and_writes_the_run_folder(tiny_model_dir, pairs, tmp_path):
-    recipe = tiny_recipe(DPORecipe, tiny_model_dir, tmp_path / "run", ref_cache_dir=str(tmp_path / "cache"))
+    recipe = tiny_recipe("dpo", tiny_model_dir, tmp_path / "run", ref_cache_dir=str(tmp_path / "cache"))
     result = train_dpo(recipe, pairs[:12], eval_rows=pairs[12:])
     out = Path(result["output_dir"])
     before, after = weights(tiny_model_dir), weights(out)
@@ -59,7 +62,8 @@ def test_dpo_trains_every_parameter_and_writes_the_run_folder(tiny_model_dir, pa
     assert (out / "tokenizer_config.json").exists() and (out / "recipe.yaml").exists()
     card = (out / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
-    assert front["base_model"] == str(tiny_model_dir) and "dpo" in front["tags"] and front["license"]
+    assert "base_model" not in front, "a local base model is never written as a path into Hub metadata"
+    assert "dpo" in front["tags"] and front["license"]
     assert "learning_rate" in card and "rewards/margins" in card
     model = AutoModelForCausalLM.from_pretrained(out)
     generated = model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=3, do_sample=False)
@@ -67,24 +71,25 @@ def test_dpo_trains_every_parameter_and_writes_the_run_folder(tiny_model_dir, pa
     assert result["reference_cache_hit"] is False
     assert result["eval_metrics"]["eval/pairs"] == 4
     assert 0 <= result["eval_metrics"]["eval/rewards/accuracies"] <= 1
-    assert "Evaluation results" in card and "eval/rewards/margins" in card
+    assert "Evaluation results" in card and "rewards_accuracies" in card
+    (index,) = front["model-index"]
+    metrics = {m["type"]: m["value"] for m in index["results"][0]["metrics"]}
+    assert metrics["rewards_accuracies"] == round(result["eval_metrics"]["eval/rewards/accuracies"], 4)
 
 
 def test_second_run_on_the_same_data_reuses_cached_reference_log_probs(tiny_model_dir, pairs, tmp_path):
     cache = str(tmp_path / "cache")
     first = train_dpo(
-        tiny_recipe(DPORecipe, tiny_model_dir, tmp_path / "a", max_steps=1, ref_cache_dir=cache), pairs
+        tiny_recipe("dpo", tiny_model_dir, tmp_path / "a", max_steps=1, ref_cache_dir=cache), pairs
     )
     second = train_dpo(
-        tiny_recipe(DPORecipe, tiny_model_dir, tmp_path / "b", max_steps=1, ref_cache_dir=cache), pairs
+        tiny_recipe("dpo", tiny_model_dir, tmp_path / "b", max_steps=1, ref_cache_dir=cache), pairs
     )
     assert (first["reference_cache_hit"], second["reference_cache_hit"]) == (False, True)
     assert first["reference_cache"] == second["reference_cache"]
     assert first["metrics"][0]["loss"] == second["metrics"][0]["loss"]
     other = train_dpo(
-        tiny_recipe(
-            DPORecipe, tiny_model_dir, tmp_path / "c", max_steps=1, ref_cache_dir=cache, max_length=96
-        ),
+        tiny_recipe("dpo", tiny_model_dir, tmp_path / "c", max_steps=1, ref_cache_dir=cache, max_length=96),
         pairs,
     )
     assert other["reference_cache_hit"] is False, "a different max_length is a different cache key"
@@ -93,7 +98,7 @@ def test_second_run_on_the_same_data_reuses_cached_reference_log_probs(tiny_mode
 @pytest.mark.parametrize("loss_type", ["ipo", "simpo"])  # simpo: the reference-free path
 def test_loss_variants_train(tiny_model_dir, pairs, tmp_path, loss_type):
     recipe = tiny_recipe(
-        DPORecipe,
+        "dpo",
         tiny_model_dir,
         tmp_path,
         max_steps=2,
@@ -107,7 +112,7 @@ def test_loss_variants_train(tiny_model_dir, pairs, tmp_path, loss_type):
 
 def test_lora_exports_adapter_and_merged_plain_model(tiny_model_dir, pairs, tmp_path):
     recipe = tiny_recipe(
-        DPORecipe,
+        "dpo",
         tiny_model_dir,
         tmp_path / "lora",
         use_peft=True,
@@ -128,7 +133,7 @@ def test_lora_exports_adapter_and_merged_plain_model(tiny_model_dir, pairs, tmp_
 def test_sft_trains_on_assistant_tokens_with_packing(tiny_model_dir, tmp_path):
     rows = read_jsonl(FIXTURES / "sft.jsonl")
     recipe = tiny_recipe(
-        SFTRecipe, tiny_model_dir, tmp_path / "sft", max_length=256, report_to=["jsonl", "tensorboard"]
+        "sft", tiny_model_dir, tmp_path / "sft", max_length=256, report_to=["jsonl", "tensorboard"]
     )
     result = train_sft(recipe, rows)
     out = Path(result["output_dir"])

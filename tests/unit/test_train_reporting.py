@@ -12,7 +12,7 @@ import pytest
 from notus.core.errors import NotusError
 from notus.core.runs import read_jsonl
 from notus.train.loop import Reporter, Runtime
-from notus.train.recipes import DPORecipe
+from notus.train.recipes import train_recipe
 
 
 def fake_module(name: str, calls: list, functions: list[str]) -> types.ModuleType:
@@ -24,10 +24,12 @@ def fake_module(name: str, calls: list, functions: list[str]) -> types.ModuleTyp
 
 def test_wandb_and_mlflow_receive_every_record_and_are_closed(tmp_path, monkeypatch):
     calls: list = []
+    recipe = train_recipe(
+        "dpo", backend="notus", output_dir=str(tmp_path), report_to=["jsonl", "wandb", "mlflow"]
+    )
     monkeypatch.setitem(sys.modules, "wandb", fake_module("wandb", calls, ["init", "log", "finish"]))
     mlflow = fake_module("mlflow", calls, ["start_run", "log_params", "log_metrics", "end_run"])
     monkeypatch.setitem(sys.modules, "mlflow", mlflow)
-    recipe = DPORecipe(output_dir=str(tmp_path), report_to=["jsonl", "wandb", "mlflow"])
     reporter = Reporter(recipe, tmp_path, Runtime(), {"method": "dpo", "pairs": 12})
     reporter.log({"step": 1, "loss": 0.69, "note": "text is not a scalar"})
     reporter.log({"step": 2, "loss": 0.5})
@@ -51,7 +53,7 @@ def test_wandb_and_mlflow_receive_every_record_and_are_closed(tmp_path, monkeypa
 
 
 def test_missing_sink_is_a_clear_error(tmp_path, monkeypatch):
+    recipe = train_recipe("dpo", backend="notus", output_dir=str(tmp_path), report_to=["wandb"])
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb -> ImportError
-    recipe = DPORecipe(output_dir=str(tmp_path), report_to=["wandb"])
     with pytest.raises(NotusError, match=r"report_to: 'wandb' is not installed; `pip install wandb`"):
         Reporter(recipe, tmp_path, Runtime(), {})

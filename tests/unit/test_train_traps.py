@@ -8,8 +8,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from notus.core.errors import RecipeError
 from notus.train.data import tokenize_conversations, tokenize_pairs
-from notus.train.dpo import DPORecipe, train_dpo
 from notus.train.logps import pack_pairs, sequence_logps
+from notus.train.recipes import train_recipe
 
 CONVERSATION = {
     "prompt": [{"role": "user", "content": "What is 2 + 2?"}],
@@ -84,7 +84,6 @@ def test_log_probs_are_fp32_even_for_a_bf16_model(tiny_model_dir, tokenizer):
 
 
 def test_dpo_in_fp16_is_refused_before_any_work(tmp_path):
-    recipe = DPORecipe(fp16=True, output_dir=str(tmp_path / "never"))
     with pytest.raises(RecipeError, match="DPO in fp16 is refused"):
-        train_dpo(recipe, [CONVERSATION])
+        train_recipe("dpo", fp16=True, output_dir=str(tmp_path / "never"))
     assert not (tmp_path / "never").exists()

@@ -9,7 +9,7 @@ import pytest
 from transformers import AutoModelForCausalLM
 
 from notus.core.runs import read_jsonl
-from notus.train.dpo import DPORecipe
+from notus.train.recipes import train_recipe
 from notus.train.trl_backend import kto_rows, train_unpaired
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "train"
@@ -24,7 +24,8 @@ def test_kto_rows_split_pairs_and_keep_unpaired():
 
 @pytest.mark.parametrize("method", ["kto", "orpo"])
 def test_trl_methods_train_and_write_the_run_folder(tiny_model_dir, tmp_path, method):
-    recipe = DPORecipe(
+    recipe = train_recipe(
+        method,
         model_name_or_path=str(tiny_model_dir),
         backend="trl",
         output_dir=str(tmp_path / method),
@@ -32,9 +33,10 @@ def test_trl_methods_train_and_write_the_run_folder(tiny_model_dir, tmp_path, me
         per_device_train_batch_size=4,
         max_length=96,
         learning_rate=1e-4,
-        progress_bar=False,
+        disable_tqdm=True,
+        logging_steps=1,
     )
-    result = train_unpaired(method, recipe, read_jsonl(FIXTURES / "pairs.jsonl"))
+    result = train_unpaired(recipe, read_jsonl(FIXTURES / "pairs.jsonl"))
     out = Path(result["output_dir"])
     assert result["global_step"] == 1 and result["metrics"][0]["loss"] > 0
     assert read_jsonl(out / "metrics.jsonl") == result["metrics"]

@@ -4,6 +4,10 @@ notus train dpo recipes/train/cpu/dpo.yaml max_steps=20 output_dir=runs/dpo
 notus train sft recipes/train/cpu/sft.yaml
 torchrun --nproc_per_node 2 -m notus train dpo recipes/train/cpu/dpo.yaml      # 2 processes (gloo)
 notus train dpo --check recipes/train/notus-7b-v1/dpo-full.yaml                 # validate only
+notus train dpo recipes/train/notus-7b-v1/dpo-full.yaml --dataset pairs.jsonl \\
+    model_name_or_path=smollm2-135m-instruct max_steps=2 report_to=[]           # smoke-test a GPU recipe on CPU
+
+Recipes are TRL/alignment-handbook YAML files as published (see notus.train.recipes).
 """
 
 from __future__ import annotations
@@ -28,35 +32,64 @@ def register(parser: argparse.ArgumentParser) -> None:
             "overrides", nargs="*", help="key=value overrides, e.g. beta=0.05 dataset_mixture.seed=1"
         )
         p.add_argument("--check", action="store_true", help="validate the recipe and exit")
+        p.add_argument(
+            "--dataset",
+            metavar="PATH",
+            help="train on this local file (any format `notus data` reads) instead of the recipe's datasets",
+        )
         p.set_defaults(func=run, method=name)
 
 
-def run(args: argparse.Namespace) -> int:
-    from notus.core.config import load_recipe, recipe_to_dict
-    from notus.train.recipes import DPORecipe, SFTRecipe
+def missing_data(recipe) -> None:
+    """Local dataset paths that do not exist are errors before any work (never sent to the Hub)."""
+    from pathlib import Path
 
-    cls = SFTRecipe if args.method == "sft" else DPORecipe
+    from notus.core.errors import RecipeError
+    from notus.train.data import looks_local
+
+    specs = recipe.datasets + recipe.data.dataset_mixture.eval_datasets
+    problems = [
+        f"dataset {spec.id!r}: no such file or folder (relative to {Path.cwd()})"
+        for spec in specs
+        if looks_local(spec.id) and not Path(spec.id).expanduser().exists()
+    ]
+    if problems:
+        raise RecipeError(problems, "datasets")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from notus.train.recipes import load_train_recipe
+
     overrides = list(args.overrides)
     recipe_path = args.recipe
     if recipe_path and "=" in recipe_path and not recipe_path.endswith((".yaml", ".yml")):
         overrides.insert(0, recipe_path)
         recipe_path = None
-    recipe = load_recipe(cls, recipe_path, overrides)
+    recipe = load_train_recipe(args.method, recipe_path, overrides, args.dataset)
+    missing_data(recipe)
+    if recipe.backend == "notus":
+        from notus.train.loop import backend_notes
+
+        recipe.notes.extend(backend_notes(recipe))
+    for note in recipe.notes:
+        print(f"notus: note: {note}", file=sys.stderr)
     if args.check:
-        print(json.dumps(recipe_to_dict(recipe), indent=2))
+        summary = {
+            "method": args.method,
+            "backend": recipe.backend,
+            "model_name_or_path": recipe.model_name_or_path,
+            "datasets": [spec.id for spec in recipe.datasets],
+            "output_dir": recipe.output_dir,
+            "keys": recipe.keys,
+        }
+        print(json.dumps(summary, indent=2, default=str))
+        print(f"recipe OK ({len(recipe.keys)} keys, {len(recipe.notes)} notes)", file=sys.stderr)
         return 0
-    if args.method == "sft":
-        from notus.train.sft import train_sft
+    from notus.train.run import train
 
-        result = train_sft(recipe)
-    elif args.method == "dpo":
-        from notus.train.dpo import train_dpo
-
-        result = train_dpo(recipe)
-    else:
-        from notus.train.trl_backend import train_unpaired
-
-        result = train_unpaired(args.method, recipe)
+    result = train(recipe)
     last = result["metrics"][-1] if result["metrics"] else {}
     shown = {k: round(v, 4) for k, v in last.items() if isinstance(v, float)}
     print(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import enum
+import math
 import types
 import typing
 from pathlib import Path
@@ -43,7 +45,7 @@ def parse_overrides(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"override {item!r} is not key=value (example: learning_rate=5e-7)")
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml_text(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
         node = tree
@@ -58,11 +60,12 @@ def parse_overrides(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
     return tree, problems
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_tree(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`, nested mappings merged key by key (how overrides apply to a recipe)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_tree(out[key], value)
         else:
             out[key] = value
     return out
@@ -83,6 +86,9 @@ def _coerce(value: Any, tp: Any, where: str, problems: list[str], base: Path) ->
         options = get_args(tp)
         if value is None and type(None) in options:
             return None
+        enums = [o for o in options if isinstance(o, type) and issubclass(o, enum.Enum)]
+        if enums and isinstance(value, str):  # `SchedulerType | str` (TrainingArguments): the enum decides
+            return _coerce(value, enums[0], where, problems, base)
         for option in options:
             if option is type(None):
                 continue
@@ -92,12 +98,19 @@ def _coerce(value: Any, tp: Any, where: str, problems: list[str], base: Path) ->
                 return result
         problems.append(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
         return value
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        choices = [m.value for m in tp]
+        if value not in choices and value not in list(tp):
+            problems.append(f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}")
+        return value
     if origin is Literal:
         if value not in get_args(tp):
             choices = ", ".join(repr(a) for a in get_args(tp))
             problems.append(f"{where}: {value!r} is not one of {choices}")
         return value
     if origin in (list, tuple):
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            value = [value]  # one item for a list key, as on a command line (`loss_type: sigmoid`)
         if not isinstance(value, list | tuple):
             problems.append(f"{where}: expected a list, got {type(value).__name__} {value!r}")
             return value
@@ -120,11 +133,15 @@ def _coerce(value: Any, tp: Any, where: str, problems: list[str], base: Path) ->
         if isinstance(value, bool) or not isinstance(value, int | float):
             if isinstance(value, str):
                 try:
-                    return float(value)  # YAML 1.1 reads "5e-7" as a string
+                    number = float(value)  # YAML 1.1 reads "5e-7" as a string
                 except ValueError:
-                    pass
+                    number = None
+                if number is not None and math.isfinite(number):
+                    return number
             problems.append(f"{where}: expected a number, got {type(value).__name__} {value!r}")
             return value
+        if not math.isfinite(value):
+            problems.append(f"{where}: {value!r} is not a finite number")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -145,8 +162,8 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str],
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{prefix}{key}: unknown key{hint}; valid keys: {', '.join(fields)}")
+            hint = f"; did you mean {close[0]!r}?" if close else f" of {cls.__name__}"
+            problems.append(f"{prefix}{key}: unknown key{hint}")
     kwargs = {}
     for name, field in fields.items():
         where = prefix + name
@@ -174,6 +191,11 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str],
     return obj
 
 
+def check_value(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
+    """`value` converted to type `tp` (nested dataclasses built); problems appended to `problems`."""
+    return _coerce(value, tp, where, problems, Path.cwd())
+
+
 def build_recipe(cls: type[T], data: dict[str, Any], source: str = "recipe") -> T:
     problems: list[str] = []
     obj = _build(cls, data, "", problems, Path.cwd())
@@ -182,12 +204,66 @@ def build_recipe(cls: type[T], data: dict[str, Any], source: str = "recipe") -> 
     return obj
 
 
+MAX_YAML_NODES = 100_000  # after alias expansion: an "alias bomb" of a few lines expands to billions
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML (no tags that build objects) where a repeated key is an error and aliases are bounded."""
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+
+        def size(n: yaml.Node) -> int:
+            if id(n) not in sizes:
+                sizes[id(n)] = 1  # a node that contains itself counts once
+                if isinstance(n, yaml.SequenceNode):
+                    sizes[id(n)] += sum(size(child) for child in n.value)
+                elif isinstance(n, yaml.MappingNode):
+                    sizes[id(n)] += sum(size(k) + size(v) for k, v in n.value)
+                if sizes[id(n)] > MAX_YAML_NODES:
+                    raise yaml.YAMLError(
+                        f"more than {MAX_YAML_NODES} values once aliases (*name) are expanded; "
+                        "a recipe never needs that many: remove the aliases"
+                    )
+            return sizes[id(n)]
+
+        if node is not None:
+            size(node)
+        return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_scalar(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise yaml.YAMLError(
+                        f"line {line}: key {key!r} appears twice (first on line {seen[key]}); keep one"
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """`yaml.safe_load` with repeated keys refused and alias expansion bounded (raises yaml.YAMLError)."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise RecipeError([f"recipe file {str(path)!r} does not exist"], str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise RecipeError([f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"], str(path)) from None
+    except OSError as exc:
+        raise RecipeError([f"cannot read the file: {exc.strerror}"], str(path)) from None
     except yaml.YAMLError as exc:
         raise RecipeError([f"not valid YAML: {exc}"], str(path)) from None
     if not isinstance(data, dict):
@@ -202,7 +278,7 @@ def load_recipe(cls: type[T], path: str | Path | None = None, overrides: list[st
     source = str(path) if path else "recipe"
     if problems:
         raise RecipeError(problems, source)
-    return build_recipe(cls, _merge(data, tree), source)
+    return build_recipe(cls, merge_tree(data, tree), source)
 
 
 def recipe_to_dict(recipe: Any) -> dict[str, Any]:

@@ -23,60 +23,77 @@ from notus.core.errors import DataError
 from notus.train.recipes import DatasetMixture, DatasetSpec
 
 
-def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
-    if path.is_dir():
-        import datasets
+def looks_local(ref: str) -> bool:
+    """A dataset reference meant as a file: a path syntax or a data-file suffix (never sent to the Hub)."""
+    from notus.data.readers import HUB_ID
 
-        loaded = datasets.load_from_disk(str(path))
-        if isinstance(loaded, datasets.DatasetDict):
-            if split not in loaded:
-                raise DataError(f"{path}: no split {split!r}; splits: {', '.join(loaded)}")
-            loaded = loaded[split]
-        return loaded.to_list()
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    return not HUB_ID.match(ref) or ref.endswith(DATA_SUFFIXES) or ref.startswith((".", "/", "~"))
 
-        return pq.read_table(path).to_pylist()
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json" and text.lstrip().startswith("["):
-        return json.loads(text)
-    rows = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{n}: invalid JSON ({exc.msg}); fix or remove that line") from None
-    return rows
+
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".gz", ".arrow")
 
 
 def load_spec(spec: DatasetSpec) -> list[dict[str, Any]]:
+    """One dataset's rows: a local file or folder through `notus.data.readers`, or a Hub split."""
     path = Path(spec.id).expanduser()
     if path.exists():
-        rows = _read_local(path, spec.split)
-    else:
-        import datasets
+        from notus.data.readers import read_records
 
-        rows = datasets.load_dataset(spec.id, spec.config, split=spec.split).to_list()
+        records, rejects = read_records(path, spec.split if path.is_dir() else None)
+        if rejects:
+            first = rejects[0]
+            raise DataError(
+                f"{first['file']}:{first['line']}: {first['reason']} (field {first['field']}); "
+                f"{len(rejects)} row(s) of {path} cannot be read: fix them or curate the file with "
+                f"`notus data curate`"
+            )
+        rows = [record.row for record in records]
+    elif looks_local(spec.id):
+        raise DataError(f"dataset {spec.id!r}: no such file or folder (relative to {Path.cwd()})")
+    else:
+        rows = _load_hub(spec)
     if spec.rename:
         rows = [{spec.rename.get(k, k): v for k, v in r.items()} for r in rows]
     if spec.columns:
-        rows = [{k: r[k] for k in spec.columns if k in r} for r in rows]
+        missing = [c for c in spec.columns if rows and c not in rows[0]]
+        if missing:
+            raise DataError(f"dataset {spec.id}: no column {missing[0]!r} (has {', '.join(rows[0])})")
+        rows = [{k: r[k] for k in spec.columns} for r in rows]
     return rows
 
 
+def _load_hub(spec: DatasetSpec) -> list[dict[str, Any]]:
+    import datasets
+
+    try:
+        return datasets.load_dataset(spec.id, spec.config, split=spec.split).to_list()
+    except (ConnectionError, OSError, ValueError) as exc:
+        raise DataError(
+            f"dataset {spec.id!r} (split {spec.split!r}) could not be loaded from the Hugging Face Hub or its "
+            f"cache: {str(exc).splitlines()[0][:200]}. Offline, give a local file with --dataset PATH"
+        ) from None
+
+
 def load_mixture(mixture: DatasetMixture) -> tuple[list[dict], list[dict]]:
-    """Rows of every dataset (each cut to its `weight`), shuffled by seed, split into (train, test)."""
+    """Rows of every dataset (each cut to its `weight`), shuffled by seed, split into (train, test);
+    `eval_datasets` (alignment-handbook 2023 `dataset_splits[1:]`) are added whole to the test rows."""
     rng = random.Random(mixture.seed)
     rows: list[dict] = []
     for spec in mixture.datasets:
         part = load_spec(spec)
         rows.extend(part[: max(1, round(len(part) * spec.weight))] if spec.weight < 1 else part)
     rng.shuffle(rows)
-    size = mixture.test_split_size
+    size = mixture.test_split_size or 0
     n_test = int(round(len(rows) * size)) if 0 < size < 1 else int(size)
-    return rows[n_test:], rows[:n_test]
+    if rows and n_test >= len(rows):
+        raise DataError(
+            f"dataset_mixture.test_split_size={size} holds out {n_test} of {len(rows)} rows, leaving none to "
+            "train on: set dataset_mixture.test_split_size to a fraction such as 0.05"
+        )
+    held_out = rows[:n_test]
+    for spec in mixture.eval_datasets:
+        held_out.extend(load_spec(spec))
+    return rows[n_test:], held_out
 
 
 def _as_messages(value: Any, role: str, where: str) -> list[dict]:

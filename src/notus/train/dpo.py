@@ -5,8 +5,9 @@
 
 Python API (what `notus run` calls):
 
-    from notus.train.dpo import DPORecipe, train_dpo
-    result = train_dpo(DPORecipe(output_dir="runs/dpo", max_steps=10), train_rows=pairs)
+    from notus.train.recipes import train_recipe
+    from notus.train.dpo import train_dpo
+    result = train_dpo(train_recipe("dpo", backend="notus", output_dir="runs/dpo", max_steps=10), train_rows=pairs)
     result["output_dir"], result["metrics"], result["train_runtime"]
 
 Rows are TRL conversational preference dicts (`prompt`, `chosen`, `rejected` message lists; plain
@@ -24,28 +25,39 @@ from notus.train.data import curation_sidecars, curation_summary, tokenize_pairs
 from notus.train.logps import pack_pairs, sequence_logps
 from notus.train.loop import flops_per_token, load_model, micro_batches, train_loop
 from notus.train.losses import PairLogps, dpo_loss
-from notus.train.recipes import DPORecipe
+from notus.train.recipes import TrainRecipe, build_train_recipe, load_train_recipe
 from notus.train.reference import cached_reference, compute_reference
 from notus.train.stage import finish_stage, open_stage
 
-__all__ = ["DPORecipe", "train_dpo"]
+__all__ = ["train_dpo"]
+
+
+def sft_stage(recipe: TrainRecipe) -> TrainRecipe | None:
+    """SFT-then-DPO: the `sft` key holds an SFT recipe (a mapping or a file)."""
+    if recipe.sft is None:
+        return None
+    if isinstance(recipe.sft, str):
+        return load_train_recipe("sft", recipe.sft)
+    return build_train_recipe("sft", recipe.sft, "sft (inside the DPO recipe)")
 
 
 def train_dpo(
-    recipe: DPORecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
+    recipe: TrainRecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
 ) -> dict[str, Any]:
     """Train, save safetensors + tokenizer + model card into `recipe.output_dir`, return metrics."""
     start_model = None
-    if recipe.sft is not None:  # SFT then DPO: the DPO stage starts from the SFT stage's model
+    sft = sft_stage(recipe)
+    if sft is not None:  # SFT then DPO: the DPO stage starts from the SFT stage's model
         from notus.train.sft import train_sft
 
-        start_model = train_sft(recipe.sft)["output_dir"]
+        start_model = train_sft(sft)["output_dir"]
     stage = open_stage(recipe, train_rows, eval_rows, start_model)
     if recipe.backend == "trl":
         from notus.train.trl_backend import train_dpo_trl
 
         return train_dpo_trl(stage)
     runtime, tokenizer = stage.runtime, stage.tokenizer
+    loss_type = recipe.loss_type[0]
     pairs = tokenize_pairs(stage.train_rows, tokenizer, recipe.max_length, recipe.max_prompt_length)
     model = load_model(recipe, stage.model_path, runtime)
     ref_path = recipe.ref_model_name_or_path or stage.model_path
@@ -61,7 +73,7 @@ def train_dpo(
         return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(runtime.device)
 
     def reference(items: list) -> tuple[torch.Tensor, bool, Any]:
-        if recipe.loss_type == "simpo":  # reference-free
+        if loss_type == "simpo":  # reference-free
             return torch.zeros(len(items), 2), False, None
         return cached_reference(
             load_reference,
@@ -92,7 +104,7 @@ def train_dpo(
             lp = PairLogps(logps[0::2], logps[1::2], r[:, 0], r[:, 1], counts[0::2], counts[1::2])
             loss, chosen, rejected = dpo_loss(
                 lp,
-                recipe.loss_type,
+                loss_type,
                 recipe.beta,
                 recipe.label_smoothing,
                 recipe.rpo_alpha,
@@ -127,21 +139,21 @@ def train_dpo(
     )
     if eval_pairs:
         result["eval_metrics"] = evaluate(recipe, model, eval_pairs, eval_ref, runtime)
-    summary = {"train_pairs": len(pairs), "eval_pairs": len(eval_pairs), "method": recipe.loss_type}
+    summary = {"train_pairs": len(pairs), "eval_pairs": len(eval_pairs), "method": loss_type}
     summary["curation"] = curation_summary(stage.train_rows)
     sidecars = curation_sidecars(recipe.dataset_mixture)
     if sidecars:
         summary["curation_reports"] = sidecars
-    return finish_stage(stage, model, "dpo", result, summary)
+    return finish_stage(stage, model, result, summary)
 
 
-def evaluate(recipe: DPORecipe, model: torch.nn.Module, pairs: list, ref: torch.Tensor, runtime) -> dict:
+def evaluate(recipe: TrainRecipe, model: torch.nn.Module, pairs: list, ref: torch.Tensor, runtime) -> dict:
     """Held-out loss, implicit rewards and preference accuracy of the trained policy."""
     policy = compute_reference(model, pairs, recipe.micro_batch_tokens, runtime.rank, runtime.world)
     counts = torch.tensor([[len(p.chosen), len(p.rejected)] for p in pairs], dtype=torch.float32)
     lp = PairLogps(policy[:, 0], policy[:, 1], ref[:, 0], ref[:, 1], counts[:, 0], counts[:, 1])
     loss, chosen, rejected = dpo_loss(
-        lp, recipe.loss_type, recipe.beta, recipe.label_smoothing, recipe.rpo_alpha, recipe.simpo_gamma
+        lp, recipe.loss_type[0], recipe.beta, recipe.label_smoothing, recipe.rpo_alpha, recipe.simpo_gamma
     )
     return {
         "eval/loss": float(loss.mean()),

@@ -23,6 +23,11 @@ class ChunkedLogProbs(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(hidden.device.type, enabled=False):  # fp32 log-softmax even under bf16 autocast
+            return ChunkedLogProbs._forward(ctx, hidden, weight, targets)
+
+    @staticmethod
+    def _forward(ctx, hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
         w = weight.float()
         for s in range(0, hidden.shape[0], LM_HEAD_CHUNK):
@@ -34,6 +39,11 @@ class ChunkedLogProbs(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
+        with torch.autocast(grad_out.device.type, enabled=False):
+            return ChunkedLogProbs._backward(ctx, grad_out.float())
+
+    @staticmethod
+    def _backward(ctx, grad_out: torch.Tensor):
         hidden, weight, targets = ctx.saved_tensors
         w = weight.float()
         grad_h = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None

@@ -6,13 +6,18 @@ of at most `micro_batch_tokens` tokens; a method's `step_fn` does forward + back
 sums. Gradients are summed over processes with one all-reduce (torch.distributed, gloo on CPU), so a
 2-process run takes the same steps as a 1-process run with twice the accumulation.
 
-Checkpoints (`save_steps`) hold trainable weights, optimizer, scheduler and RNG state; re-running the
-same command after a crash (even kill -9) resumes from the last complete one and truncates metrics.jsonl
-back to it, so the final weights and metrics equal an uninterrupted run's.
+Checkpoints (`save_strategy: steps` + `save_steps`, or `epoch`) hold trainable weights, optimizer, scheduler
+and RNG state as safetensors + JSON (nothing on disk is unpickled); re-running the same command after a
+crash (even kill -9) resumes from the last complete one and truncates metrics.jsonl back to it, so the
+final weights and metrics equal an uninterrupted run's.
+
+The recipe keys this backend honours are `HONOURED` (TRL's names); any other key set in a recipe gets one
+note line saying the notus backend does not use it (`backend: trl` honours every TRL key).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -26,11 +31,111 @@ from typing import Any
 
 import torch
 
-from notus.core.errors import NotusError
+from notus.core.errors import NotusError, RecipeError
 from notus.core.runs import JsonlWriter, read_jsonl, write_jsonl
-from notus.train.recipes import TrainRecipe
+from notus.train.recipes import NotusArguments, TrainRecipe
+from notus.train.state import load_state, save_state
 
 StepFn = Callable[[list[int], list[int]], dict[str, float]]
+
+OPTIMIZERS = {
+    "adamw_torch": "adamw",
+    "adamw_torch_fused": "adamw",
+    "adamw_hf": "adamw",
+    "rmsprop": "rmsprop",
+    "sgd": "sgd",
+}
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+# Keys the notus loop reads (TRL's names). Data, model, Hub and card keys are read by the stage for both backends.
+HONOURED = {
+    "model_name_or_path",
+    "model_revision",
+    "dtype",
+    "attn_implementation",
+    "use_peft",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_target_modules",
+    "load_in_4bit",
+    "load_in_8bit",
+    "output_dir",
+    "learning_rate",
+    "num_train_epochs",
+    "max_steps",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "max_length",
+    "lr_scheduler_type",
+    "warmup_steps",
+    "optim",
+    "weight_decay",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "max_grad_norm",
+    "seed",
+    "bf16",
+    "fp16",
+    "tf32",
+    "gradient_checkpointing",
+    "gradient_checkpointing_kwargs",
+    "report_to",
+    "logging_steps",
+    "logging_strategy",
+    "save_strategy",
+    "save_steps",
+    "save_total_limit",
+    "disable_tqdm",
+    "beta",
+    "loss_type",
+    "label_smoothing",
+    "packing",
+    "assistant_only_loss",
+    "push_to_hub",
+    "hub_model_id",
+    "hub_private_repo",
+    "do_eval",
+    "eval_strategy",
+    "per_device_eval_batch_size",
+    "run_name",
+    "log_level",
+    "remove_unused_columns",
+    "use_cpu",
+    "dataset_num_proc",
+    "preprocessing_num_workers",
+    "dataset_mixture",
+    "dataset_mixer",
+    "dataset_splits",
+    "dataset_name",
+    "dataset_config",
+    "dataset_train_split",
+    "dataset_test_split",
+    "chat_template",
+    "precompute_ref_log_probs",
+    "disable_dropout",
+    "activation_checkpointing",
+    *(f.name for f in dataclasses.fields(NotusArguments)),
+}
+
+
+def backend_notes(recipe: TrainRecipe) -> list[str]:
+    """Problems that stop the notus loop, and one note naming the keys it does not use."""
+    optim = str(getattr(recipe.optim, "value", recipe.optim))
+    scheduler = str(getattr(recipe.lr_scheduler_type, "value", recipe.lr_scheduler_type))
+    problems = []
+    if optim not in OPTIMIZERS:
+        problems.append(
+            f"optim: {optim!r}: the notus backend has {', '.join(OPTIMIZERS)}; or use backend: trl"
+        )
+    if scheduler not in SCHEDULERS:
+        problems.append(
+            f"lr_scheduler_type: {scheduler!r}: the notus backend has {', '.join(SCHEDULERS)}; or use backend: trl"
+        )
+    if problems:
+        raise RecipeError(problems, f"{recipe.method} recipe (backend: notus)")
+    unused = sorted(k for k in recipe.keys if k not in HONOURED)
+    return [f"backend notus does not use: {', '.join(unused)} (backend: trl honours them)"] if unused else []
 
 
 @dataclass
@@ -76,7 +181,10 @@ def load_model(recipe: TrainRecipe, path: str, runtime: Runtime) -> torch.nn.Mod
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
         )
-    model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa", **kwargs)
+    attention = recipe.attn_implementation or "sdpa"
+    model = AutoModelForCausalLM.from_pretrained(
+        path, attn_implementation=attention, revision=recipe.model_revision, **kwargs
+    )
     for module in model.modules():  # deterministic training, as TRL's disable_dropout
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -95,7 +203,7 @@ def load_model(recipe: TrainRecipe, path: str, runtime: Runtime) -> torch.nn.Mod
             r=recipe.lora_r,
             lora_alpha=recipe.lora_alpha,
             lora_dropout=0.0,  # dropout off for exact resume and reproducible curves
-            target_modules=recipe.lora_target_modules,
+            target_modules=recipe.lora_target_modules or "all-linear",
             task_type="CAUSAL_LM",
         )
         model = get_peft_model(model, config)
@@ -110,19 +218,31 @@ def flops_per_token(model: torch.nn.Module) -> tuple[float, float]:
 
 
 def make_optimizer(recipe: TrainRecipe, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    if recipe.optim == "adamw_torch":  # fused: one kernel for all tensors (~9x faster than the loop on CPU)
+    kind = OPTIMIZERS[str(getattr(recipe.optim, "value", recipe.optim))]
+    if kind == "adamw":  # fused: one kernel for all tensors (~9x faster than the loop on CPU)
         fused = all(p.dtype == torch.float32 for p in params)
         return torch.optim.AdamW(
-            params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay, fused=fused
+            params,
+            lr=recipe.learning_rate,
+            betas=(recipe.adam_beta1, recipe.adam_beta2),
+            eps=recipe.adam_epsilon,
+            weight_decay=recipe.weight_decay,
+            fused=fused,
         )
-    if recipe.optim == "rmsprop":
+    if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     return torch.optim.SGD(params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
 
 
+def warmup_steps(recipe: TrainRecipe, total: int) -> int:
+    """transformers 5: warmup_steps below 1 is a ratio of the total steps, from 1 on a number of steps."""
+    value = recipe.warmup_steps or 0
+    return math.ceil(value * total) if value < 1 else int(value)
+
+
 def make_scheduler(recipe: TrainRecipe, optimizer: torch.optim.Optimizer, total: int):
-    warmup = math.ceil(recipe.warmup_ratio * total)
-    kind = recipe.lr_scheduler_type
+    warmup = warmup_steps(recipe, total)
+    kind = str(getattr(recipe.lr_scheduler_type, "value", recipe.lr_scheduler_type))
 
     def factor(step: int) -> float:
         if step < warmup:
@@ -161,21 +281,28 @@ def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[l
     return out if out[0] else []
 
 
-_PEAK: dict[str, float] = {}
+_PEAK: dict[tuple[str, torch.dtype], float] = {}
 
 
-def matmul_peak_flops(size: int = 1024, seconds: float = 0.5) -> float:
-    """Best fp32 matmul throughput measured here (the MFU denominator), cached per process."""
-    if "cpu" not in _PEAK:
-        a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak_flops(device: torch.device, dtype: torch.dtype, seconds: float = 0.5) -> float:
+    """Best matmul throughput measured on the training device in the training dtype (the MFU denominator:
+    a GPU's own bf16 peak on a GPU, this CPU's on a CPU), cached per process."""
+    key = (str(device), dtype)
+    if key not in _PEAK:
+        size = 4096 if device.type == "cuda" else 1024
+        a = torch.randn(size, size, device=device, dtype=dtype)
+        b = torch.randn(size, size, device=device, dtype=dtype)
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         a @ b
+        sync()
         best, start = 0.0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             t = time.perf_counter()
             a @ b
+            sync()
             best = max(best, 2 * size**3 / (time.perf_counter() - t))
-        _PEAK["cpu"] = best
-    return _PEAK["cpu"]
+        _PEAK[key] = best
+    return _PEAK[key]
 
 
 def peak_memory_mb(runtime: Runtime) -> float:
@@ -194,7 +321,8 @@ class Reporter:
         self.jsonl = JsonlWriter(out / "metrics.jsonl") if self.main else None
         if not self.main:
             return
-        for name in recipe.report_to:
+        report = recipe.report_to if isinstance(recipe.report_to, list) else []
+        for name in report:
             try:
                 if name == "tensorboard":
                     from torch.utils.tensorboard import SummaryWriter
@@ -262,7 +390,7 @@ def _checkpoints(out: Path) -> list[Path]:
     return sorted((out / "checkpoints").glob("step-*[0-9]"), key=lambda p: int(p.name.split("-")[1]))
 
 
-def save_checkpoint(out: Path, step: int, params: dict, optimizer, scheduler, limit: int) -> None:
+def save_checkpoint(out: Path, step: int, params: dict, optimizer, scheduler, limit: int | None) -> None:
     final = out / "checkpoints" / f"step-{step:07d}"
     tmp = final.with_name(final.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -274,9 +402,9 @@ def save_checkpoint(out: Path, step: int, params: dict, optimizer, scheduler, li
         "scheduler": scheduler.state_dict(),
         "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
     }
-    torch.save(state, tmp / "state.pt")
+    save_state(state, tmp / "state")
     os.replace(tmp, final)  # a folder without ".partial" is always complete
-    for old in _checkpoints(out)[:-limit] if limit > 0 else []:
+    for old in _checkpoints(out)[:-limit] if limit and limit > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -284,7 +412,12 @@ def load_checkpoint(out: Path, params: dict, optimizer, scheduler) -> int:
     found = _checkpoints(out)
     if not found:
         return 0
-    state = torch.load(found[-1] / "state.pt", weights_only=False)
+    state = load_state(found[-1] / "state")
+    missing = [name for name in params if name not in state.get("params", {})]
+    if missing:
+        raise NotusError(
+            f"{found[-1]}: checkpoint of another model (no {missing[0]}); delete it or change output_dir"
+        )
     with torch.no_grad():
         for name, p in params.items():
             p.copy_(state["params"][name])
@@ -293,6 +426,17 @@ def load_checkpoint(out: Path, params: dict, optimizer, scheduler) -> int:
     torch.set_rng_state(state["rng"]["torch"])
     random.setstate(state["rng"]["python"])
     return int(state["step"])
+
+
+def checkpoint_interval(recipe: TrainRecipe, steps_per_epoch: int) -> int:
+    """Steps between resumable checkpoints: save_strategy steps (save_steps) or epoch; 0 = none."""
+    strategy = str(getattr(recipe.save_strategy, "value", recipe.save_strategy))
+    if strategy == "epoch":
+        return steps_per_epoch
+    if strategy == "steps" and recipe.save_steps:
+        steps = recipe.save_steps  # below 1: a ratio of the total steps, as in transformers
+        return int(steps) if steps >= 1 else max(1, round(steps * steps_per_epoch))
+    return 0
 
 
 def train_loop(
@@ -318,15 +462,22 @@ def train_loop(
     params = list(named.values())
     optimizer = make_optimizer(recipe, params)
     scheduler = make_scheduler(recipe, optimizer, total)
-    start = load_checkpoint(out, named, optimizer, scheduler) if recipe.save_steps else 0
+    save_every = checkpoint_interval(recipe, steps_per_epoch)
+    log_every = (
+        recipe.logging_steps if recipe.logging_steps >= 1 else max(1, round(recipe.logging_steps * total))
+    )
+    start = load_checkpoint(out, named, optimizer, scheduler) if save_every else 0
     if runtime.main and (out / "metrics.jsonl").exists():  # drop records written after the checkpoint
         write_jsonl(
             out / "metrics.jsonl", [r for r in read_jsonl(out / "metrics.jsonl") if r["step"] <= start]
         )
     reporter = Reporter(recipe, out, runtime, config)
-    peak = matmul_peak_flops() * runtime.world
+    dtype = torch.bfloat16 if recipe.bf16 else torch.float32
+    peak = matmul_peak_flops(runtime.device, dtype) * runtime.world
     autocast = torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=recipe.bf16)
-    bar = tqdm(total=total, initial=start, desc="train", disable=not (runtime.main and recipe.progress_bar))
+    bar = tqdm(
+        total=total, initial=start, desc="train", disable=not runtime.main or bool(recipe.disable_tqdm)
+    )
     window: dict[str, float] = {}
     t0 = time.perf_counter()
     window_start = t0
@@ -350,7 +501,7 @@ def train_loop(
         for key, value in sums.items():
             window[key] = window.get(key, 0.0) + value
         bar.update(1)
-        if (step + 1) % recipe.logging_steps == 0 or step + 1 == total:
+        if (step + 1) % int(log_every) == 0 or step + 1 == total:
             now = time.perf_counter()
             elapsed = now - window_start
             n = max(window.pop("n", 1.0), 1.0)
@@ -364,7 +515,7 @@ def train_loop(
             reporter.log(record)
             bar.set_postfix(loss=f"{record.get('loss', 0):.4f}")
             window, window_start = {}, now
-        if recipe.save_steps and (step + 1) % recipe.save_steps == 0 and step + 1 < total and runtime.main:
+        if save_every and (step + 1) % save_every == 0 and step + 1 < total and runtime.main:
             save_checkpoint(out, step + 1, named, optimizer, scheduler, recipe.save_total_limit)
     bar.close()
     reporter.close()

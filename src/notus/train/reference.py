@@ -5,22 +5,26 @@ max_prompt_length): a second run on the same data skips the reference pass entir
 model stays in memory during training (the reference is the initial policy unless
 `ref_model_name_or_path` names another model, which is loaded, used and freed before training).
 
-    $NOTUS_CACHE/ref_logps/<sha256>.pt   {"logps": float32 [pairs, 2], "tokens": [pairs, 2], "key": {...}}
+    $NOTUS_CACHE/ref_logps/<sha256>.safetensors + .json   {"logps": float32 [pairs, 2], "key": {...}}
+
+The cache is read with safetensors + JSON (`notus.train.state`), so a file planted in a shared cache
+folder can at worst hold wrong numbers (its key must still match), never run code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from notus.core.errors import NotusError
 from notus.llm.models import cache_dir
 from notus.train.data import PairTokens, tokens_hash
 from notus.train.logps import pack_pairs, sequence_logps
+from notus.train.state import load_state, save_state
 
 
 def model_identity(path: str) -> dict[str, Any]:
@@ -85,9 +89,18 @@ def cached_reference(
 ) -> tuple[torch.Tensor, bool, Path]:
     """(logps, hit, path): read the cache, or compute with `load_reference()` and write it (rank 0)."""
     digest, key = cache_key(ref_path, pairs, template, max_length, max_prompt)
-    root = (Path(cache_root).expanduser() if cache_root else cache_dir() / "ref_logps") / f"{digest}.pt"
-    saved = torch.load(root, weights_only=False) if root.is_file() else {}
-    hit = saved.get("key") == key
+    root = (Path(cache_root).expanduser() if cache_root else cache_dir() / "ref_logps") / digest
+    try:
+        saved = load_state(root) if root.with_name(digest + ".json").is_file() else {}
+    except NotusError:
+        saved = {}  # damaged entry: computed again and replaced
+    logps = saved.get("logps") if isinstance(saved, dict) else None
+    hit = (
+        isinstance(saved, dict)
+        and saved.get("key") == json.loads(json.dumps(key))
+        and isinstance(logps, torch.Tensor)
+        and tuple(logps.shape) == (len(pairs), 2)
+    )
     if world > 1:  # every process must take the same branch (the miss branch all-reduces)
         flag = torch.tensor([int(hit)])
         torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
@@ -97,8 +110,5 @@ def cached_reference(
     model = load_reference()
     logps = compute_reference(model, pairs, budget, rank, world)
     if rank == 0:
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = root.with_suffix(f".tmp{os.getpid()}")
-        torch.save({"logps": logps, "key": key}, tmp)
-        os.replace(tmp, root)
+        save_state({"logps": logps, "key": key}, root)
     return logps, False, root

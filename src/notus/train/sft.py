@@ -5,8 +5,9 @@
 
 Python API:
 
-    from notus.train.sft import SFTRecipe, train_sft
-    result = train_sft(SFTRecipe(output_dir="runs/sft", max_steps=10), train_rows=rows)
+    from notus.train.recipes import train_recipe
+    from notus.train.sft import train_sft
+    result = train_sft(train_recipe("sft", backend="notus", output_dir="runs/sft", max_steps=10), train_rows=rows)
 
 Rows hold `messages` (or `prompt` + `completion`, or a preference row's `chosen` side). With
 `packing: true` several conversations share one row of at most `max_length` tokens, each attending
@@ -21,10 +22,10 @@ from typing import Any
 from notus.train.data import SFTTokens, tokenize_conversations
 from notus.train.logps import Packed, pack, sequence_logps
 from notus.train.loop import flops_per_token, load_model, micro_batches, train_loop
-from notus.train.recipes import SFTRecipe
+from notus.train.recipes import TrainRecipe
 from notus.train.stage import finish_stage, open_stage
 
-__all__ = ["SFTRecipe", "train_sft"]
+__all__ = ["train_sft"]
 
 
 def pack_conversations(items: list[SFTTokens], width: int, packing: bool) -> Packed:
@@ -44,7 +45,7 @@ def pack_conversations(items: list[SFTTokens], width: int, packing: bool) -> Pac
 
 
 def train_sft(
-    recipe: SFTRecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
+    recipe: TrainRecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
 ) -> dict[str, Any]:
     """Train, save safetensors + tokenizer + model card into `recipe.output_dir`, return metrics."""
     stage = open_stage(recipe, train_rows, eval_rows)
@@ -81,4 +82,4 @@ def train_sft(
     result = train_loop(recipe, model, lengths, step_fn, flops_fn, stage.out, runtime, config)
     result.update({"train_conversations": len(items), "train_tokens_per_epoch": sum(lengths)})
     summary = {"train_conversations": len(items), "eval_conversations": len(stage.eval_rows)}
-    return finish_stage(stage, model, "sft", result, summary)
+    return finish_stage(stage, model, result, summary)

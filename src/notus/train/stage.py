@@ -1,22 +1,27 @@
-"""What every training stage does before and after its loop: check the recipe, open the run folder,
-load rows and tokenizer; then save the model, plot, model card, and the result dict.
+"""What every training stage does before and after its loop, whatever the backend: open the run folder
+(recipe.yaml, lineage.json), load rows and tokenizer; then save the model, plot, model card, push.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from notus.core.config import recipe_to_dict
-from notus.core.errors import RecipeError
-from notus.core.runs import start_run
+import yaml
+
 from notus.llm.models import resolve_model
-from notus.train.data import load_mixture
-from notus.train.export import model_card, plot_metrics, save_model
+from notus.train.data import load_mixture, looks_local
+from notus.train.export import hub_base_model, model_card, plot_metrics, push_to_hub, save_model
 from notus.train.loop import Runtime, setup_runtime
 from notus.train.recipes import TrainRecipe
+
+PACKAGES = ("torch", "transformers", "trl", "accelerate", "peft", "datasets", "deepspeed")
 
 
 @dataclass
@@ -36,45 +41,133 @@ def open_stage(
     eval_rows: list[dict] | None,
     model_path: str | None = None,
 ) -> Stage:
-    problems = recipe.check()  # also when the recipe was built in Python rather than loaded from YAML
-    if problems:
-        raise RecipeError(problems, type(recipe).__name__)
     runtime = setup_runtime(recipe)
     out = Path(recipe.output_dir)
-    if runtime.main:
-        start_run(out, recipe)
     if train_rows is None:
-        if not recipe.dataset_mixture.datasets:
+        from notus.core.errors import RecipeError
+
+        if not recipe.datasets:
             raise RecipeError(
-                ["dataset_mixture.datasets: give at least one dataset (a local file or a Hub id)"]
+                ["no dataset: set dataset_mixture (or dataset_mixer / dataset_name), or --dataset"]
             )
-        train_rows, mixed_eval = load_mixture(recipe.dataset_mixture)
+        train_rows, mixed_eval = load_mixture(recipe.data.dataset_mixture)
         eval_rows = mixed_eval if eval_rows is None else eval_rows
     if recipe.max_train_samples:
         train_rows = train_rows[: recipe.max_train_samples]
+    if runtime.main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_recipe(recipe, out / "recipe.yaml")
+        write_lineage(recipe, out / "lineage.json")
     from transformers import AutoTokenizer
 
     path = model_path or resolve_model(recipe.model_name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, revision=recipe.model_revision)
     if recipe.chat_template:
-        template = Path(recipe.chat_template).expanduser()
-        tokenizer.chat_template = template.read_text() if template.is_file() else recipe.chat_template
+        tokenizer.chat_template = read_template(recipe.chat_template)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
     return Stage(recipe, runtime, out, path, tokenizer, list(train_rows), list(eval_rows or []))
 
 
+def read_template(value: str) -> str:
+    """A chat template given inline (Jinja text) or as a path to a .jinja file."""
+    if "{" in value or "\n" in value:
+        return value
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    from notus.core.errors import RecipeError
+
+    raise RecipeError([f"chat_template: {value!r} is neither Jinja text nor an existing file"])
+
+
+def write_recipe(recipe: TrainRecipe, path: Path) -> None:
+    """The recipe as given, local dataset paths made absolute, so `notus train METHOD recipe.yaml`
+    reruns it from the run folder."""
+    keys = json.loads(json.dumps(recipe.keys, default=str))
+    for spec in (keys.get("dataset_mixture") or {}).get("datasets") or []:
+        if isinstance(spec, dict) and Path(str(spec.get("id", ""))).expanduser().exists():
+            spec["id"] = str(Path(spec["id"]).expanduser().resolve())
+    text = f"# notus train {recipe.method} recipe.yaml\n" + yaml.safe_dump(keys, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _git_commit() -> str | None:
+    source = Path(__file__).resolve().parents[3]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def lineage(recipe: TrainRecipe) -> dict[str, Any]:
+    from notus import __version__
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    data = {}
+    for spec in recipe.datasets + recipe.data.dataset_mixture.eval_datasets:
+        path = Path(spec.id).expanduser()
+        if path.exists():
+            data[spec.id] = {"sha256": file_digest(path), "split": spec.split}
+        elif not looks_local(spec.id):
+            data[spec.id] = {"hub": True, "config": spec.config, "split": spec.split}
+    canonical = json.dumps(recipe.keys, sort_keys=True, default=str).encode()
+    return {
+        "notus": __version__,
+        "notus_git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "method": recipe.method,
+        "backend": recipe.backend,
+        "base_model": hub_base_model(recipe.model_name_or_path),
+        "recipe_sha256": hashlib.sha256(canonical).hexdigest(),
+        "data": data,
+        "notes": recipe.notes,
+    }
+
+
+def write_lineage(recipe: TrainRecipe, path: Path) -> None:
+    path.write_text(json.dumps(lineage(recipe), indent=2) + "\n", encoding="utf-8")
+
+
 def finish_stage(
-    stage: Stage, model: Any, method: str, result: dict[str, Any], data_summary: dict[str, Any]
+    stage: Stage,
+    model: Any,
+    result: dict[str, Any],
+    data_summary: dict[str, Any],
+    trainer: Any = None,
 ) -> dict[str, Any]:
     out, recipe = stage.out, stage.recipe
+    save_model(model, stage.tokenizer, out, recipe, trainer)
     if stage.runtime.main:
-        save_model(model, stage.tokenizer, out, recipe)
         plot_metrics(result["metrics"], out / "metrics.png")
         evals = result.get("eval_metrics")
-        model_card(recipe, method, recipe.model_name_or_path, result["metrics"], out, data_summary, evals)
+        model_card(recipe, out, result["metrics"], data_summary, evals, stage.runtime.world)
         summary = {k: v for k, v in result.items() if k != "metrics"}
         (out / "train_results.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        if recipe.push_to_hub:
+            result["push"] = push_to_hub(recipe, out)
+            print(f"notus: {result['push']}", file=sys.stderr)
     if stage.runtime.world > 1:
         import torch
 
         torch.distributed.barrier()
-    return {"output_dir": str(out), "recipe": recipe_to_dict(recipe), **result}
+    return {"output_dir": str(out), "recipe": recipe.keys, **result}

@@ -1,145 +1,208 @@
-"""`backend: trl`: the same recipes through TRL's trainers, for GPUs with accelerate + DeepSpeed / FSDP,
-and the methods notus wraps rather than reimplements (KTO, ORPO).
+"""`backend: trl`: the recipe's own TRL config handed to TRL's trainers, for GPUs with accelerate +
+DeepSpeed / FSDP, and the methods notus wraps rather than reimplements (KTO, ORPO, SimPO via CPO).
 
-    accelerate launch --config_file recipes/accelerate/deepspeed_zero3_offload.yaml \\
+    accelerate launch --config_file recipes/accelerate/deepspeed_zero3.yaml \\
         -m notus train dpo recipes/train/notus-7b-v1/dpo-full.yaml
     notus train kto recipes/train/cpu/kto.yaml
-    notus train orpo recipes/train/cpu/orpo.yaml
 
-On CPU TRL needs `use_cpu=True` (its bf16 default fails otherwise); this module sets it when no GPU
-is present. Metrics are copied from TRL's log history into the run folder's metrics.jsonl.
+The recipe was parsed into TRL's `DPOConfig`/`SFTConfig`/... (see `recipes.py`), so every TRL key is
+honoured as TRL defines it; notus only adds what TRL 1.16 does not have:
+- `max_prompt_length`: prompts longer than it keep their last tokens (as the notus backend does);
+- `loss_type: rpo` (TRL's `[sigmoid, sft]` with weights `[1, rpo_alpha]`) and `loss_type: simpo`
+  (TRL's CPO trainer with `loss_type="simpo"`, `cpo_alpha=0`: reference-free, length-normalised);
+- SFT rows are tokenized by notus (`train/data.py`, the same tokens as the notus backend: the chat
+  template's own rendering, loss on assistant tokens) and handed to TRL pre-tokenized, so templates
+  without `{% generation %}` markers train too;
+- the push to the Hub happens once, at the end, for both backends (`export.push_to_hub`).
+Saving goes through `trainer.save_model`, which gathers ZeRO-3 / FSDP shards into full weights.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from typing import Any
 
-import torch
-
 from notus.core.runs import write_jsonl
-from notus.train.data import to_conversation, to_preference
-from notus.train.recipes import DPORecipe, SFTRecipe, TrainRecipe
-from notus.train.stage import Stage, finish_stage
+from notus.train.data import Templater, to_preference, tokenize_conversations
+from notus.train.stage import Stage, finish_stage, open_stage
 
 
-def training_args(recipe: TrainRecipe) -> dict[str, Any]:
-    """TrainingArguments keys shared by every TRL config."""
-    cpu = not torch.cuda.is_available()
-    return {
-        "output_dir": str(recipe.output_dir),
-        "learning_rate": recipe.learning_rate,
-        "num_train_epochs": recipe.num_train_epochs,
-        "max_steps": recipe.max_steps,
-        "per_device_train_batch_size": recipe.per_device_train_batch_size,
-        "gradient_accumulation_steps": recipe.gradient_accumulation_steps,
-        "lr_scheduler_type": recipe.lr_scheduler_type,
-        "warmup_steps": recipe.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the steps
-        "optim": recipe.optim,
-        "weight_decay": recipe.weight_decay,
-        "max_grad_norm": recipe.max_grad_norm,
-        "seed": recipe.seed,
-        "bf16": recipe.bf16 and not cpu,
-        "fp16": recipe.fp16 and not cpu,
-        "use_cpu": cpu,
-        "gradient_checkpointing": recipe.gradient_checkpointing,
-        "logging_steps": recipe.logging_steps,
-        "save_strategy": "steps" if recipe.save_steps else "no",
-        "save_steps": recipe.save_steps or 500,
-        "save_total_limit": recipe.save_total_limit,
-        "report_to": [r for r in recipe.report_to if r != "jsonl"] or "none",
-        "disable_tqdm": not recipe.progress_bar,
-        "max_length": recipe.max_length,
-    }
+def trl_args(stage: Stage, config_cls: type | None = None, **changes: Any) -> Any:
+    """The recipe's TRL config for this run: output to the run folder, no push from inside TRL (notus
+    pushes once at the end), optionally rebuilt as another TRL config class (e.g. CPOConfig)."""
+    args = stage.recipe.args
+    values = {"output_dir": str(stage.out), "push_to_hub": False, **changes}
+    if config_cls is None:
+        args = copy.copy(args)
+        for key, value in values.items():
+            setattr(args, key, value)
+        return args
+    names = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    kept = {f.name: getattr(args, f.name) for f in dataclasses.fields(args) if f.init and f.name in names}
+    return config_cls(**{**kept, **values})
 
 
-def peft_config(recipe: TrainRecipe):
+def peft_config(stage: Stage):
+    recipe = stage.recipe
     if not recipe.use_peft:
         return None
-    from peft import LoraConfig
+    from trl.trainer.utils import get_peft_config
 
-    return LoraConfig(
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout,
-        target_modules=recipe.lora_target_modules,
-        task_type="CAUSAL_LM",
-    )
+    return get_peft_config(recipe.model)
 
 
-def _model(stage: Stage):
+def load_model(stage: Stage):
+    """TRL's own model kwargs from ModelConfig (dtype, attention, quantization), then the model."""
+    import torch
     from transformers import AutoModelForCausalLM
+    from trl.trainer.utils import get_quantization_config
 
+    recipe = stage.recipe
+    dtype = recipe.dtype if recipe.dtype in ("auto", None) else getattr(torch, recipe.dtype)
+    if not torch.cuda.is_available():
+        dtype = torch.float32  # CPU: fp32 weights (bf16 autocast when the recipe asks for bf16)
     kwargs: dict[str, Any] = {
-        "dtype": torch.bfloat16 if stage.recipe.bf16 and torch.cuda.is_available() else None
+        "revision": recipe.model_revision,
+        "attn_implementation": recipe.attn_implementation or "sdpa",
+        "dtype": dtype,
     }
-    if stage.recipe.load_in_4bit:
-        from transformers import BitsAndBytesConfig
+    quantization = get_quantization_config(recipe.model)
+    if quantization is not None:
+        from accelerate import PartialState
 
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
-        )
-    return AutoModelForCausalLM.from_pretrained(stage.model_path, **{k: v for k, v in kwargs.items() if v})
+        kwargs.update(quantization_config=quantization, device_map={"": PartialState().local_process_index})
+    return AutoModelForCausalLM.from_pretrained(stage.model_path, **kwargs)
 
 
-def _run(stage: Stage, trainer: Any, method: str) -> dict[str, Any]:
-    resume = stage.recipe.save_steps > 0 and any(stage.out.glob("checkpoint-*"))
-    output = trainer.train(resume_from_checkpoint=True if resume else None)
-    metrics = [{"step": h["step"], **h} for h in trainer.state.log_history if "loss" in h]
+def clip_prompt(prompt: list[dict], templater: Templater, limit: int | None) -> list[dict]:
+    """Keep the prompt's last `limit` tokens (TRL 1.16 has no max_prompt_length): drop leading turns,
+    then cut the first remaining message from its start."""
+    if limit is None or len(templater.prompt_ids(prompt)) <= limit:
+        return prompt
+    messages = [dict(m) for m in prompt]
+    while len(messages) > 1 and len(templater.prompt_ids(messages[1:])) > limit:
+        messages = messages[1:]
+    if len(messages) > 1 and len(templater.prompt_ids(messages)) > limit:
+        messages = messages[1:]
+    tokenizer = templater.tokenizer
+    content = tokenizer(messages[0]["content"], add_special_tokens=False)["input_ids"]
+    for _ in range(8):  # each pass cuts what is still over; templates add a few tokens around content
+        excess = len(templater.prompt_ids(messages)) - limit
+        if excess <= 0:
+            break
+        content = content[min(len(content), excess) :]
+        messages[0]["content"] = tokenizer.decode(content)
+    return messages
+
+
+def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(stage.out)) if stage.out.is_dir() else None
+    output = trainer.train(resume_from_checkpoint=last)
+    logged = trainer.state.log_history
+    metrics = [{"step": h["step"], **h} for h in logged if "loss" in h or "train_loss" in h]
     if stage.runtime.main:
         write_jsonl(stage.out / "metrics.jsonl", metrics)
-    model = trainer.model
     result = {
         "metrics": metrics,
         "train_runtime": output.metrics.get("train_runtime"),
         "global_step": output.global_step,
+        "resumed_from": last,
     }
-    return finish_stage(stage, model, method, result, {"rows": len(stage.train_rows), "backend": "trl"})
+    evals = [h for h in logged if any(k.startswith("eval_") for k in h)]
+    if evals:
+        result["eval_metrics"] = {k.replace("eval_", "eval/", 1): v for k, v in evals[-1].items()}
+    summary = {"train_rows": len(stage.train_rows), "eval_rows": len(stage.eval_rows), "backend": "trl"}
+    return finish_stage(stage, trainer.model, result, summary, trainer)
+
+
+def _eval_dataset(stage: Stage, rows: list[dict]):
+    from datasets import Dataset
+
+    strategy = str(getattr(stage.recipe.eval_strategy, "value", stage.recipe.eval_strategy))
+    return Dataset.from_list(rows) if rows and strategy != "no" else None
+
+
+def _preferences(stage: Stage, rows: list[dict]) -> list[dict]:
+    templater = Templater(stage.tokenizer)
+    limit = stage.recipe.max_prompt_length
+    pairs = [to_preference(r, i) for i, r in enumerate(rows)]
+    return [{**p, "prompt": clip_prompt(p["prompt"], templater, limit)} for p in pairs]
 
 
 def train_dpo_trl(stage: Stage) -> dict[str, Any]:
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
     recipe = stage.recipe
-    assert isinstance(recipe, DPORecipe)
-    rows = [to_preference(r, i) for i, r in enumerate(stage.train_rows)]
-    loss = {"simpo": "sigmoid_norm", "rpo": "sigmoid"}.get(recipe.loss_type, recipe.loss_type)
-    args = DPOConfig(
-        **training_args(recipe),
-        beta=recipe.beta,
-        loss_type=[loss, "sft"] if recipe.loss_type == "rpo" else [loss],
-        loss_weights=[1.0, recipe.rpo_alpha] if recipe.loss_type == "rpo" else None,
-        label_smoothing=recipe.label_smoothing,
-        precompute_ref_log_probs=True,
-    )
+    losses = list(recipe.loss_type)
+    if losses == ["simpo"]:
+        return train_simpo(stage)
+    changes: dict[str, Any] = {}
+    if losses == ["rpo"]:
+        changes = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, recipe.rpo_alpha]}
+    train = Dataset.from_list(_preferences(stage, stage.train_rows))
     trainer = DPOTrainer(
-        model=_model(stage),
-        args=args,
-        train_dataset=Dataset.from_list(rows),
+        model=load_model(stage),
+        ref_model=recipe.ref_model_name_or_path and _reference(stage),
+        args=trl_args(stage, **changes),
+        train_dataset=train,
+        eval_dataset=_eval_dataset(stage, _preferences(stage, stage.eval_rows)),
         processing_class=stage.tokenizer,
-        peft_config=peft_config(recipe),
+        peft_config=peft_config(stage),
     )
-    return _run(stage, trainer, "dpo")
+    return _run(stage, trainer)
+
+
+def _reference(stage: Stage):
+    from transformers import AutoModelForCausalLM
+
+    from notus.llm.models import resolve_model
+
+    return AutoModelForCausalLM.from_pretrained(resolve_model(stage.recipe.ref_model_name_or_path))
+
+
+def train_simpo(stage: Stage) -> dict[str, Any]:
+    """SimPO is TRL's CPO trainer with `loss_type="simpo"` and no BC term (cpo_alpha=0)."""
+    from datasets import Dataset
+    from trl.experimental.cpo import CPOConfig, CPOTrainer
+
+    recipe = stage.recipe
+    args = trl_args(stage, CPOConfig, loss_type="simpo", cpo_alpha=0.0, simpo_gamma=recipe.simpo_gamma)
+    trainer = CPOTrainer(
+        model=load_model(stage),
+        args=args,
+        train_dataset=Dataset.from_list(_preferences(stage, stage.train_rows)),
+        processing_class=stage.tokenizer,
+        peft_config=peft_config(stage),
+    )
+    return _run(stage, trainer)
+
+
+def _sft_tokens(stage: Stage, rows: list[dict]) -> list[dict]:
+    recipe = stage.recipe
+    items = tokenize_conversations(rows, stage.tokenizer, recipe.max_length, recipe.assistant_only_loss)
+    return [{"input_ids": it.ids, "assistant_masks": [int(m) for m in it.labels_mask]} for it in items]
 
 
 def train_sft_trl(stage: Stage) -> dict[str, Any]:
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
-    recipe = stage.recipe
-    assert isinstance(recipe, SFTRecipe)
-    rows = [{"messages": to_conversation(r, i)} for i, r in enumerate(stage.train_rows)]
-    args = SFTConfig(
-        **training_args(recipe), packing=recipe.packing, assistant_only_loss=recipe.assistant_only_loss
-    )
+    # masks already say which tokens are trained: TRL folds them into labels for pre-tokenized rows
+    args = trl_args(stage, assistant_only_loss=False)
+    eval_rows = _sft_tokens(stage, stage.eval_rows) if stage.eval_rows else []
     trainer = SFTTrainer(
-        model=_model(stage),
+        model=load_model(stage),
         args=args,
-        train_dataset=Dataset.from_list(rows),
+        train_dataset=Dataset.from_list(_sft_tokens(stage, stage.train_rows)),
+        eval_dataset=_eval_dataset(stage, eval_rows),
         processing_class=stage.tokenizer,
-        peft_config=peft_config(recipe),
+        peft_config=peft_config(stage),
     )
-    return _run(stage, trainer, "sft")
+    return _run(stage, trainer)
 
 
 def kto_rows(rows: list[dict]) -> list[dict]:
@@ -157,42 +220,24 @@ def kto_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def train_unpaired(method: str, recipe: DPORecipe, train_rows: list[dict] | None = None) -> dict[str, Any]:
-    """`notus train kto|orpo`: a DPO-style recipe (beta, data, optimisation) run by TRL's trainer."""
-    from notus.train.stage import open_stage
+def train_unpaired(recipe: Any, train_rows: list[dict] | None = None) -> dict[str, Any]:
+    """`notus train kto|orpo`: TRL's KTO / ORPO trainer on the recipe's TRL config."""
+    from datasets import Dataset
 
     stage = open_stage(recipe, train_rows, None)
-    return train_kto(stage) if method == "kto" else train_orpo(stage)
+    if recipe.method == "kto":
+        from trl import KTOTrainer as Trainer
 
+        rows = kto_rows(stage.train_rows)
+    else:
+        from trl.experimental.orpo import ORPOTrainer as Trainer
 
-def train_kto(stage: Stage) -> dict[str, Any]:
-    from datasets import Dataset
-    from trl import KTOConfig, KTOTrainer
-
-    recipe = stage.recipe
-    args = KTOConfig(**training_args(recipe), beta=getattr(recipe, "beta", 0.1))
-    trainer = KTOTrainer(
-        model=_model(stage),
-        args=args,
-        train_dataset=Dataset.from_list(kto_rows(stage.train_rows)),
-        processing_class=stage.tokenizer,
-        peft_config=peft_config(recipe),
-    )
-    return _run(stage, trainer, "kto")
-
-
-def train_orpo(stage: Stage) -> dict[str, Any]:
-    from datasets import Dataset
-    from trl.experimental.orpo import ORPOConfig, ORPOTrainer
-
-    recipe = stage.recipe
-    rows = [to_preference(r, i) for i, r in enumerate(stage.train_rows)]
-    args = ORPOConfig(**training_args(recipe), beta=getattr(recipe, "beta", 0.1))
-    trainer = ORPOTrainer(
-        model=_model(stage),
-        args=args,
+        rows = _preferences(stage, stage.train_rows)
+    trainer = Trainer(
+        model=load_model(stage),
+        args=trl_args(stage),
         train_dataset=Dataset.from_list(rows),
         processing_class=stage.tokenizer,
-        peft_config=peft_config(recipe),
+        peft_config=peft_config(stage),
     )
-    return _run(stage, trainer, "orpo")
+    return _run(stage, trainer)

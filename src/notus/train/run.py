@@ -1,0 +1,29 @@
+"""One entry point for every training method and backend: what `notus train METHOD` and `notus run` call.
+
+from notus.train.recipes import load_train_recipe
+from notus.train.run import train
+result = train(load_train_recipe("dpo", "recipes/train/cpu/dpo.yaml", ["max_steps=2"]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notus.train.recipes import TrainRecipe
+
+
+def train(
+    recipe: TrainRecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
+) -> dict[str, Any]:
+    """Run `recipe` (its method and backend); rows given here replace the recipe's datasets."""
+    if recipe.method == "sft":
+        from notus.train.sft import train_sft
+
+        return train_sft(recipe, train_rows, eval_rows)
+    if recipe.method == "dpo":
+        from notus.train.dpo import train_dpo
+
+        return train_dpo(recipe, train_rows, eval_rows)
+    from notus.train.trl_backend import train_unpaired
+
+    return train_unpaired(recipe, train_rows)
