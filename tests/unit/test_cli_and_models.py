@@ -33,7 +33,7 @@ def test_bad_recipe_names_every_problem_before_loading_a_model(tmp_path):
     out = subprocess.run([sys.executable, "-m", "notus", "run", str(recipe)], capture_output=True, text=True)
     elapsed = time.monotonic() - start
     assert out.returncode == 2, out.stderr
-    assert "modle: unknown key (did you mean 'model'?)" in out.stderr
+    assert "modle: unknown key; did you mean 'model'?" in out.stderr
     assert "seed: expected an integer, got str 'forty-two'" in out.stderr
     assert "data: file '/no/such/rows.jsonl' does not exist" in out.stderr
     assert "Traceback" not in out.stderr

@@ -147,6 +147,7 @@ def eval_results(out: Path, eval_metrics: dict[str, Any] | None) -> list[Any]:
                             metric_type=metric.split(",")[0],
                             metric_value=round(float(value), 4),
                             source_name="lm-evaluation-harness (notus eval harness)",
+                            source_url="https://github.com/EleutherAI/lm-evaluation-harness",
                         )
                     )
     return rows

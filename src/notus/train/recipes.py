@@ -28,6 +28,7 @@ import dataclasses
 import difflib
 import importlib
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -244,6 +245,11 @@ def _hardware(keys: dict[str, Any], method: str, notes: list[str]) -> dict[str, 
     import torch
 
     forced: dict[str, Any] = {}
+    cores = os.cpu_count() or 1
+    for key in ("dataset_num_proc", "preprocessing_num_workers"):
+        if isinstance(keys.get(key), int) and keys[key] > cores:
+            notes.append(f"{key}: {keys[key]} processes on {cores} cores; using {cores}")
+            keys[key] = cores
     if torch.cuda.is_available():
         return forced
     forced["use_cpu"] = True
@@ -392,11 +398,11 @@ def _construct(cls: type, values: dict[str, Any], problems: list[str], notes: li
 
 
 def build_train_recipe(
-    method: str, keys: dict[str, Any], source: str = "recipe", forced: dict[str, Any] | None = None
+    method: str, keys: dict[str, Any], source: str = "recipe", notes: list[str] | None = None
 ) -> TrainRecipe:
     """Parse a flat recipe mapping for `method`; raise RecipeError listing every problem."""
     classes = dataclasses_for(method)
-    notes: list[str] = []
+    notes = list(notes or [])
     problems: list[str] = []
     given = _renamed(dict(keys), notes, problems)
     _handbook_mixture(given, problems)
@@ -420,7 +426,6 @@ def build_train_recipe(
     args_values.setdefault("report_to", "none")
     args_values.setdefault("output_dir", f"runs/{method}")
     args_values.update(hardware)
-    args_values.update(forced or {})
     data = DataArguments(**split["data"])
     notus = NotusArguments(**split["notus"])
     model = _construct(
@@ -454,10 +459,15 @@ def load_train_recipe(
     source = str(path) if path else "recipe"
     if problems:
         raise RecipeError(problems, source)
-    keys = merge_tree(keys, tree)
+    notes: list[str] = []
+    problems = []
+    keys = _renamed(keys, notes, problems)  # old names in the file, before overrides in today's names
+    keys = merge_tree(keys, _renamed(tree, notes, problems))
+    if problems:
+        raise RecipeError(problems, source)
     if dataset:
         keys = with_dataset(keys, dataset)
-    return build_train_recipe(method, keys, source)
+    return build_train_recipe(method, keys, source, notes)
 
 
 def with_dataset(keys: dict[str, Any], path: str) -> dict[str, Any]:

@@ -28,6 +28,9 @@ from notus.train.data import Templater, to_preference, tokenize_conversations
 from notus.train.stage import Stage, finish_stage, open_stage
 
 
+TRL_LOSS_KEYS = ("loss_type", "loss_weights", "beta", "cpo_alpha", "simpo_gamma", "label_smoothing")
+
+
 def trl_args(stage: Stage, config_cls: type | None = None, **changes: Any) -> Any:
     """The recipe's TRL config for this run: output to the run folder, no push from inside TRL (notus
     pushes once at the end), optionally rebuilt as another TRL config class (e.g. CPOConfig)."""
@@ -110,6 +113,8 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
         "train_runtime": output.metrics.get("train_runtime"),
         "global_step": output.global_step,
         "resumed_from": last,
+        "trainer": type(trainer).__name__,
+        "trl_config": {k: getattr(trainer.args, k) for k in TRL_LOSS_KEYS if hasattr(trainer.args, k)},
     }
     evals = [h for h in logged if any(k.startswith("eval_") for k in h)]
     if evals:
