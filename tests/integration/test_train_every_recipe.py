@@ -58,14 +58,18 @@ def smoke(model: Path, out: Path, backend: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path,backend", cases())
-def test_recipe_runs_two_steps_on_cpu(path, backend, tiny_model_dir, shared_data, tmp_path, capsys, monkeypatch):
+def test_recipe_runs_two_steps_on_cpu(
+    path, backend, tiny_model_dir, shared_data, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(ROOT)
     method = method_of(path)
     out = tmp_path / "run"
     overrides = smoke(tiny_model_dir, out, backend)
     if "\nsft:" in path.read_text():
         overrides += [  # SFT-then-DPO: the SFT stage gets the same smoke overrides
-            f"sft.{o}" for o in smoke(tiny_model_dir, tmp_path / "sft", backend) if not o.startswith("dataset_")
+            f"sft.{o}"
+            for o in smoke(tiny_model_dir, tmp_path / "sft", backend)
+            if not o.startswith("dataset_")
         ] + [f"sft.dataset_mixture={{datasets: [{{id: {PAIRS}}}]}}"]
     code = main(["train", method, str(path), "--dataset", str(PAIRS), *overrides])
     err = capsys.readouterr().err

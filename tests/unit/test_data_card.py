@@ -36,5 +36,7 @@ def test_a_hub_source_is_named_as_a_source_dataset():
 def test_push_offline_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(NotusError, match="someone/uf-notus: not pushed") as info:
-        push_dataset({"train": [{"prompt": "p", "chosen": "a", "rejected": "b"}]}, "someone/uf-notus", CURATION)
+        push_dataset(
+            {"train": [{"prompt": "p", "chosen": "a", "rejected": "b"}]}, "someone/uf-notus", CURATION
+        )
     assert "\n" not in str(info.value)

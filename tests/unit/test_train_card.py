@@ -25,7 +25,9 @@ PAIRS = ROOT / "tests" / "fixtures" / "train" / "pairs.jsonl"
 def recipe(**keys):
     base = {
         "model_name_or_path": "smollm2-135m-instruct",
-        "dataset_mixture": {"datasets": [{"id": str(PAIRS)}, {"id": "HuggingFaceH4/ultrafeedback_binarized"}]},
+        "dataset_mixture": {
+            "datasets": [{"id": str(PAIRS)}, {"id": "HuggingFaceH4/ultrafeedback_binarized"}]
+        },
         "per_device_train_batch_size": 4,
         "gradient_accumulation_steps": 2,
         "license": "mit",
@@ -37,7 +39,9 @@ def recipe(**keys):
 def test_card_metadata_round_trips_with_hub_ids_only(tmp_path):
     lm_eval = tmp_path / "eval" / "harness" / "results.json"
     lm_eval.parent.mkdir(parents=True)
-    lm_eval.write_text(json.dumps({"results": {"arc_challenge": {"acc_norm,none": 0.25, "acc_norm_stderr,none": 0.01}}}))
+    lm_eval.write_text(
+        json.dumps({"results": {"arc_challenge": {"acc_norm,none": 0.25, "acc_norm_stderr,none": 0.01}}})
+    )
     path = model_card(
         recipe(),
         tmp_path,
@@ -59,7 +63,9 @@ def test_card_metadata_round_trips_with_hub_ids_only(tmp_path):
     assert "| global_batch_size | 16 |" in text and "| world_size | 2 |" in text  # 4 x 2 x 2 processes
     assert "mfu" not in text
     links = re.findall(r"\((https?://[^)]+)\)", text)
-    assert links and all(re.match(r"https://huggingface\.co/(datasets/)?[\w.-]+/[\w.-]+$", u) for u in links), links
+    assert links and all(
+        re.match(r"https://huggingface\.co/(datasets/)?[\w.-]+/[\w.-]+$", u) for u in links
+    ), links
 
 
 def test_a_local_base_model_is_omitted_not_written_as_a_path(tmp_path, tiny_model_dir):

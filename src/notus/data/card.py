@@ -45,7 +45,15 @@ def dataset_card(repo_id: str, splits: dict[str, int], curation: dict[str, Any])
 
     source = str(curation.get("input", ""))
     total = sum(splits.values())
-    size = "n<1K" if total < 1_000 else "1K<n<10K" if total < 10_000 else "10K<n<100K" if total < 100_000 else "100K<n<1M"
+    size = (
+        "n<1K"
+        if total < 1_000
+        else "1K<n<10K"
+        if total < 10_000
+        else "10K<n<100K"
+        if total < 100_000
+        else "100K<n<1M"
+    )
     data = DatasetCardData(
         license=curation.get("license") or "other",
         tags=["notus", "dpo", "preference", "ultrafeedback"],

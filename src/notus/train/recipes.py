@@ -377,7 +377,9 @@ def _ranges(keys: dict[str, Any], method: str) -> list[str]:
 
 
 def _construct(cls: type, values: dict[str, Any], problems: list[str], notes: list[str]) -> Any:
-    """`cls` built by transformers' HfArgumentParser; its warnings become notes, its errors problems."""
+    """`cls` built by transformers' HfArgumentParser; its warnings about keys the recipe sets become
+    notes (a deprecation of a default the user never wrote is TRL's business), its errors problems."""
+    import re
     import warnings
 
     from transformers import HfArgumentParser
@@ -390,8 +392,9 @@ def _construct(cls: type, values: dict[str, Any], problems: list[str], notes: li
             problems.append(f"{cls.__name__}: {str(exc).splitlines()[0]}")
             obj = None
     for warning in caught:
-        if issubclass(warning.category, FutureWarning | DeprecationWarning | UserWarning):
-            note = f"{cls.__name__}: {str(warning.message).splitlines()[0]}"
+        message = str(warning.message).splitlines()[0]
+        if set(re.findall(r"`(\w+)`", message)) & set(values):
+            note = f"{cls.__name__}: {message}"
             if note not in notes:
                 notes.append(note)
     return obj
@@ -434,6 +437,12 @@ def build_train_recipe(
     args = _construct(classes["args"], args_values, problems, notes)
     if problems:
         raise RecipeError(problems, source)
+    if isinstance(notus.sft, dict):  # SFT-then-DPO: the SFT stage is checked now, not after hours of work
+        build_train_recipe("sft", notus.sft, f"{source}: sft")
+    elif isinstance(notus.sft, str) and not Path(notus.sft).expanduser().is_file():
+        raise RecipeError(
+            [f"sft: {notus.sft!r} is neither an SFT recipe mapping nor an existing recipe file"], source
+        )
     return TrainRecipe(method, given, notus, data, model, args, notes)
 
 

@@ -54,6 +54,7 @@ def open_stage(
         eval_rows = mixed_eval if eval_rows is None else eval_rows
     if recipe.max_train_samples:
         train_rows = train_rows[: recipe.max_train_samples]
+    check_rows(recipe, train_rows, runtime.world)
     if runtime.main:
         out.mkdir(parents=True, exist_ok=True)
         write_recipe(recipe, out / "recipe.yaml")
@@ -67,6 +68,27 @@ def open_stage(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return Stage(recipe, runtime, out, path, tokenizer, list(train_rows), list(eval_rows or []))
+
+
+def check_rows(recipe: TrainRecipe, rows: list[dict], world: int) -> None:
+    """The rows fit the method and make at least one step, checked before the run folder exists."""
+    from notus.core.errors import DataError
+    from notus.train.data import to_conversation, to_preference
+
+    if not rows:
+        names = ", ".join(spec.id for spec in recipe.datasets) or "the rows given"
+        raise DataError(f"no training rows in {names}: check the file and dataset_mixture.test_split_size")
+    shape = to_conversation if recipe.method == "sft" else to_preference
+    for i, row in enumerate(rows):
+        if recipe.method == "kto" and "label" in row and "completion" in row:
+            continue
+        shape(row, i)
+    batch = recipe.per_device_train_batch_size * recipe.gradient_accumulation_steps * world
+    if recipe.backend == "notus" and len(rows) < batch:
+        raise DataError(
+            f"{len(rows)} training rows are fewer than one global batch of {batch} "
+            "(per_device_train_batch_size x gradient_accumulation_steps x processes): give more rows or a smaller batch"
+        )
 
 
 def read_template(value: str) -> str:

@@ -76,4 +76,7 @@ def load_state(stem: Path) -> Any:
             f"{str(exc)[:120]}); delete that folder to start from the previous checkpoint"
         ) from None
     except Exception as exc:  # safetensors raises its own SafetensorError for a corrupt header
-        raise NotusError(f"{tensors_path}: not a valid safetensors file ({str(exc)[:120]})") from None
+        raise NotusError(
+            f"{tensors_path}: training state cannot be read, not a valid safetensors file "
+            f"({str(exc)[:120]}); delete {stem.parent} to start from the previous checkpoint"
+        ) from None

@@ -27,7 +27,6 @@ from notus.core.runs import write_jsonl
 from notus.train.data import Templater, to_preference, tokenize_conversations
 from notus.train.stage import Stage, finish_stage, open_stage
 
-
 TRL_LOSS_KEYS = ("loss_type", "loss_weights", "beta", "cpo_alpha", "simpo_gamma", "label_smoothing")
 
 
