@@ -155,3 +155,31 @@ def test_simpo_is_trls_cpo_simpo_and_rpo_is_sigmoid_plus_sft(loss, trainer, tiny
     else:
         assert result["trl_config"]["loss_type"] == ["sigmoid", "sft"]
         assert result["trl_config"]["loss_weights"] == [1.0, 1.0]
+
+
+def test_notus_train_card_adds_lm_eval_results_to_a_finished_run(tiny_model_dir, tmp_path, capsys):
+    from notus.core.runs import read_jsonl
+    from notus.train.run import train
+
+    out = tmp_path / "run"
+    r = train_recipe(
+        "dpo",
+        backend="notus",
+        model_name_or_path=str(tiny_model_dir),
+        output_dir=str(out),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        max_length=96,
+        disable_tqdm=True,
+        ref_cache_dir=str(tmp_path / "cache"),
+    )
+    train(r, read_jsonl(PAIRS))
+    assert not ModelCard.load(out / "README.md").data.eval_results
+    harness = out / "eval" / "harness" / "results.json"
+    harness.parent.mkdir(parents=True)
+    harness.write_text(json.dumps({"results": {"hellaswag": {"acc_norm,none": 0.31}}}))
+    assert main(["train", "card", str(out)]) == 0
+    (result,) = ModelCard.load(out / "README.md").data.eval_results
+    assert (result.task_name, result.metric_type, result.metric_value) == ("hellaswag", "acc_norm", 0.31)
+    assert main(["train", "card", str(tmp_path)]) == 2
+    assert "not a notus run folder" in capsys.readouterr().err

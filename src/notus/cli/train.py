@@ -38,6 +38,12 @@ def register(parser: argparse.ArgumentParser) -> None:
             help="train on this local file (any format `notus data` reads) instead of the recipe's datasets",
         )
         p.set_defaults(func=run, method=name)
+    p = sub.add_parser(
+        "card",
+        help="rebuild a run folder's model card (README.md), e.g. after `notus eval harness --output RUN/eval/harness`",
+    )
+    p.add_argument("run", help="a run folder written by `notus train`")
+    p.set_defaults(func=card)
 
 
 def missing_data(recipe) -> None:
@@ -96,4 +102,29 @@ def run(args: argparse.Namespace) -> int:
         f"trained {args.method} for {result['global_step']} steps in {result['train_runtime']:.1f}s: {shown}"
     )
     print(f"model, metrics.jsonl, metrics.png and README.md (model card) in {result['output_dir']}")
+    return 0
+
+
+def card(args: argparse.Namespace) -> int:
+    """The card again from the run folder alone: recipe.yaml, lineage.json, metrics, eval results."""
+    from pathlib import Path
+
+    from notus.core.config import read_yaml
+    from notus.core.errors import NotusError
+    from notus.core.runs import read_jsonl
+    from notus.train.export import model_card
+    from notus.train.recipes import build_train_recipe
+
+    out = Path(args.run)
+    needed = [out / name for name in ("recipe.yaml", "lineage.json", "train_results.json")]
+    missing = [p.name for p in needed if not p.is_file()]
+    if missing:
+        raise NotusError(f"{out}: not a notus run folder (no {', '.join(missing)})")
+    lineage = json.loads((out / "lineage.json").read_text(encoding="utf-8"))
+    results = json.loads((out / "train_results.json").read_text(encoding="utf-8"))
+    recipe = build_train_recipe(lineage["method"], read_yaml(out / "recipe.yaml"), str(out / "recipe.yaml"))
+    metrics = read_jsonl(out / "metrics.jsonl") if (out / "metrics.jsonl").is_file() else []
+    world = int(results.get("world_size", 1))
+    path = model_card(recipe, out, metrics, results.get("data_summary"), results.get("eval_metrics"), world)
+    print(f"model card: {path}")
     return 0

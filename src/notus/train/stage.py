@@ -184,6 +184,7 @@ def finish_stage(
         evals = result.get("eval_metrics")
         model_card(recipe, out, result["metrics"], data_summary, evals, stage.runtime.world)
         summary = {k: v for k, v in result.items() if k != "metrics"}
+        summary.update(world_size=stage.runtime.world, data_summary=data_summary)
         (out / "train_results.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         if recipe.push_to_hub:
             result["push"] = push_to_hub(recipe, out)
