@@ -186,12 +186,6 @@ class TrainRecipe:
     def datasets(self) -> list[DatasetSpec]:
         return self.data.dataset_mixture.datasets
 
-    @property
-    def loss_name(self) -> str:
-        """The DPO loss as one notus name (TRL keeps a list; rpo is TRL's [sigmoid, sft])."""
-        names = list(self.args.loss_type) if self.method == "dpo" else ["sigmoid"]
-        return "+".join(names)
-
 
 # ----------------------------------------------------------------------------------------------------------
 # parsing
@@ -357,6 +351,8 @@ def _ranges(keys: dict[str, Any], method: str) -> list[str]:
         problems.append("trust_remote_code: notus never runs code shipped with a model; set it to false")
     if keys.get("load_in_4bit") and not keys.get("use_peft"):
         problems.append("load_in_4bit (QLoRA) trains adapters only: set use_peft=true")
+    if method in ("kto", "orpo") and keys.get("backend") == "notus":
+        problems.append(f"backend: {method} runs on TRL's trainer only; use backend: trl")
     loss = keys.get("loss_type")
     if method == "dpo" and keys.get("backend", "trl") == "notus" and loss is not None:
         names = loss if isinstance(loss, list) else [loss]
