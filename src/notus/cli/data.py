@@ -13,7 +13,6 @@ go to a rejects JSONL (file, line, field, reason). Heavy imports happen inside t
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from notus.core.errors import NotusError
@@ -157,8 +156,63 @@ def _rejects_path(args: argparse.Namespace) -> Path:
     return out.with_name(out.name.split(".")[0] + ".rejects.jsonl")
 
 
+def _side(out: Path, suffix: str) -> Path:
+    """`NAME.<suffix>` beside the output `NAME.jsonl` (or folder `NAME`)."""
+    return out.with_name(out.name.split(".")[0] + suffix)
+
+
+def _split_paths(args: argparse.Namespace) -> dict[str, Path]:
+    """Where each split goes: the output itself, or `NAME_train.jsonl` / `NAME_test.jsonl`."""
+    out = Path(args.output)
+    if args.test_size <= 0 or out.suffix == "":
+        return {"train": out}
+    stem = out.name.split(".", 1)[0]
+    suffix = out.name[len(stem) :]
+    return {name: out.with_name(f"{stem}_{name}{suffix}") for name in ("train", "test")}
+
+
+def _check_files(args: argparse.Namespace, inputs: list, outputs: dict) -> None:
+    """Before any work: no output (side files included) is an input or a benchmark file."""
+    from notus.core.runs import refuse_overwrite
+
+    against = [Path(a) for a in getattr(args, "against", None) or [] if not str(a).startswith("hub:")]
+    refuse_overwrite([*inputs, *against], outputs)
+
+
+def _check_curation_files(args: argparse.Namespace) -> None:
+    out = Path(args.output)
+    outputs = {f"-o ({name} split)": path for name, path in _split_paths(args).items()}
+    outputs |= {"--rejects" if args.rejects else "rejects file": _rejects_path(args),
+                "contamination file": _side(out, ".contamination.jsonl"),
+                "curation summary": _side(out, ".curation.json")}  # fmt: skip
+    _check_files(args, [args.input], outputs)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every number and strategy of the command, checked together before any work."""
+    from notus.data.numbers import in_range
+    from notus.data.strategies import parse_strategy
+
+    found = [
+        in_range("--near-dup", getattr(args, "near_dup", 0.5), 0, 1),
+        in_range("--test-size", getattr(args, "test_size", 0.0), 0, 1, high_open=True),
+        in_range("--min-margin", getattr(args, "min_margin", 0.0), 0),
+        in_range("--ngram", getattr(args, "ngram", 1), 1, integer=True),
+        in_range("--min-overlap", getattr(args, "min_overlap", 1.0), 0, 1, low_open=True),
+    ]
+    for flag in ("strategy", "compare"):
+        if getattr(args, flag, None) is not None:
+            try:
+                parse_strategy(getattr(args, flag))
+            except NotusError as exc:
+                found.append(f"--{flag} {getattr(args, flag)!r}: {exc}")
+    found = [p for p in found if p]
+    if found:
+        raise NotusError(f"{len(found)} invalid option(s): " + "; ".join(found))
+
+
 def _finish(args: argparse.Namespace, result) -> int:
-    from notus.core.runs import write_jsonl
+    from notus.core.runs import atomic_write, strict_json, write_jsonl
     from notus.data.pipeline import split_rows
     from notus.data.readers import write_rows
 
@@ -168,19 +222,20 @@ def _finish(args: argparse.Namespace, result) -> int:
     if out.suffix == "" and len(splits) > 1:
         from datasets import Dataset, DatasetDict
 
-        DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(out))
+        from notus.core.runs import atomic_path
+
+        with atomic_path(out) as tmp:
+            DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(tmp))
         written.append(f"{out} ({', '.join(f'{k}: {len(v)}' for k, v in splits.items())})")
-    elif len(splits) == 1:
-        written.append(f"{write_rows(result.rows, out)} ({len(result.rows)} rows)")
     else:
-        stem, suffix = out.name.split(".", 1)[0], out.name[len(out.name.split(".", 1)[0]) :]
+        paths = _split_paths(args)
         for name, rows in splits.items():
-            written.append(f"{write_rows(rows, out.with_name(f'{stem}_{name}{suffix}'))} ({len(rows)} rows)")
+            written.append(f"{write_rows(rows, paths[name])} ({len(rows)} rows)")
     rejects = _rejects_path(args)
     if result.rejects:
         write_jsonl(rejects, result.rejects)
     if result.hits:
-        write_jsonl(out.with_name(out.name.split(".")[0] + ".contamination.jsonl"), result.hits)
+        write_jsonl(_side(out, ".contamination.jsonl"), result.hits)
     curation = {  # read back by `notus train` for the model card's data section
         "input": str(args.input),
         "options": {k: v for k, v in vars(args).items() if k not in ("func", "input", "output")},
@@ -188,8 +243,9 @@ def _finish(args: argparse.Namespace, result) -> int:
         "splits": {name: len(rows) for name, rows in splits.items()},
         "contamination_hits": len(result.hits),
     }
-    sidecar = out.with_name(out.name.split(".")[0] + ".curation.json")
-    sidecar.write_text(json.dumps(curation, indent=2, default=str), encoding="utf-8")
+    sidecar = _side(out, ".curation.json")
+    with atomic_write(sidecar) as fh:
+        fh.write(strict_json(curation, str(sidecar), indent=2, default=str))
     written.append(str(sidecar))
     if args.push_to_hub:
         _push(splits, args.push_to_hub)
@@ -218,6 +274,10 @@ def _curate(args: argparse.Namespace) -> int:
     from notus.data.recipe import CurateRecipe
 
     recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
+    out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
+                             push_to_hub=recipe.push_to_hub, rejects=recipe.rejects, against=recipe.against,
+                             recipe=recipe_to_dict(recipe))  # fmt: skip
+    _check_curation_files(out)
     loaded = load(recipe.input, recipe.format, recipe.split)
     opts = CurateOptions(
         strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
@@ -228,9 +288,6 @@ def _curate(args: argparse.Namespace) -> int:
     result = curate(loaded, opts)
     if result.stats is not None:
         print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
-                             push_to_hub=recipe.push_to_hub, rejects=recipe.rejects,
-                             recipe=recipe_to_dict(recipe))  # fmt: skip
     return _finish(out, result)
 
 
@@ -248,6 +305,8 @@ def _inspect(args: argparse.Namespace) -> int:
 def _binarize(args: argparse.Namespace) -> int:
     from notus.data.pipeline import curate, load
 
+    _check_numbers(args)
+    _check_curation_files(args)
     loaded = load(args.input, args.format, args.split)
     if loaded.kind != "rated":
         raise NotusError(
@@ -273,6 +332,8 @@ def _binarize(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from notus.data.pipeline import curate, load
 
+    _check_numbers(args)
+    _check_curation_files(args)
     loaded = load(args.input, args.format, args.split)
     if loaded.kind == "rated":
         raise NotusError(
@@ -294,6 +355,8 @@ def _decontaminate(args: argparse.Namespace) -> int:
     from notus.data.pipeline import _prompt_text, load
     from notus.data.readers import write_rows
 
+    _check_numbers(args)
+    _check_files(args, [args.input], {"-o": args.output, "--clean-output": args.clean_output})
     loaded = load(args.input, args.format, args.split)
     index = BenchmarkIndex.from_paths(args.against, n=args.ngram, min_overlap=args.min_overlap)
     print("benchmark items: " + ", ".join(f"{k} {v}" for k, v in index.summary().items()))
@@ -326,9 +389,15 @@ def _decontaminate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from notus.data.report import report_from_input
+    from notus.core.runs import write_jsonl
+    from notus.data.report import REPORT_FILES, report_from_input
 
-    paths = report_from_input(
+    _check_numbers(args)
+    out = Path(args.output)
+    rejects = Path(args.rejects) if args.rejects else out / "rejects.jsonl"
+    outputs = {f"-o ({name})": out / name for name in REPORT_FILES} | {"rejects file": rejects}
+    _check_files(args, [args.input], outputs)
+    paths, result = report_from_input(
         args.input,
         args.output,
         _options(args, strategy=args.strategy, seed=args.seed),
@@ -337,4 +406,7 @@ def _report(args: argparse.Namespace) -> int:
         split=args.split,
     )
     print(f"report: {paths['markdown']} and {paths['html']}")
+    if result.rejects:
+        write_jsonl(rejects, result.rejects)
+        print(f"quarantined rows: {rejects}")
     return 0

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from notus.core.errors import RecipeError
 from notus.core.runs import start_run, write_jsonl
+from notus.data import numbers
 from notus.feedback import generate as gen
 from notus.feedback import rate as rt
 from notus.feedback.engines import open_model
@@ -47,6 +48,13 @@ class FeedbackRecipe:
     generate: gen.GenerateConfig = field(default_factory=gen.GenerateConfig)
     rate: rt.RateConfig = field(default_factory=rt.RateConfig)
     binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
+
+    def check(self) -> list[str]:
+        return (
+            []
+            if self.limit is None
+            else numbers.problems(numbers.in_range("limit", self.limit, 1, integer=True))
+        )
 
 
 @dataclass
