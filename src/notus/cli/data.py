@@ -181,7 +181,8 @@ def _check_files(args: argparse.Namespace, inputs: list, outputs: dict) -> None:
 
 def _check_curation_files(args: argparse.Namespace) -> None:
     out = Path(args.output)
-    outputs = {f"-o ({name} split)": path for name, path in _split_paths(args).items()}
+    splits = _split_paths(args)
+    outputs = {"-o" if len(splits) == 1 else f"-o ({name} split)": path for name, path in splits.items()}
     outputs |= {"--rejects" if args.rejects else "rejects file": _rejects_path(args),
                 "contamination file": _side(out, ".contamination.jsonl"),
                 "curation summary": _side(out, ".curation.json")}  # fmt: skip
@@ -395,7 +396,7 @@ def _report(args: argparse.Namespace) -> int:
     _check_numbers(args)
     out = Path(args.output)
     rejects = Path(args.rejects) if args.rejects else out / "rejects.jsonl"
-    outputs = {f"-o ({name})": out / name for name in REPORT_FILES} | {"rejects file": rejects}
+    outputs = {f"-o ({name})": out / name for name in REPORT_FILES.values()} | {"rejects file": rejects}
     _check_files(args, [args.input], outputs)
     paths, result = report_from_input(
         args.input,

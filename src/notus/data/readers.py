@@ -10,7 +10,12 @@ Rules (documented in docs/data.md):
   valid UTF-8 or not a JSON object is quarantined (file, line, reason), never dropped silently.
 - `*.pydict.jsonl` (or a JSONL line starting with `{'`): one Python dict literal per line, parsed
   with `ast.literal_eval` (never `eval`).
-- JSON: a list of objects, an object holding one list (`data`, `rows`, `train`...), or one object.
+- JSON: a list of objects, an object holding one list (`data`, `rows`, `train`...), or one object
+  (one row: an object with an `instruction`, `prompt`, `messages`... key is never unwrapped).
+- The content decides, not the name: a file starting with `[` is a JSON array, a `.json` file that
+  holds JSON lines is read as JSON lines, gzip is recognised by its magic bytes (any name), and so is
+  Parquet; zip archives and other binary files are refused with a clear error.
+- CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
 - CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
   but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`.
@@ -50,6 +55,7 @@ def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> di
     return {"file": file, "line": line, "field": field, "reason": reason, "raw": (text or "")[:500]}
 
 
+ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "chosen", "question"})
 GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
 
 
@@ -89,7 +95,7 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
     first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
         return _read_csv(p, _read_bytes(p, compressed))
-    if first == b"[" or (first == b"{" and name.endswith(".json")):
+    if first == b"[" or name.endswith(".json"):
         data = _read_bytes(p, compressed)
         try:
             return _read_json(p, data)
@@ -163,7 +169,8 @@ def _read_json(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]
         lists = [
             k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
         ]
-        data = data[lists[0]] if len(lists) == 1 else [data]
+        is_row = not ROW_KEYS.isdisjoint(data)  # one row (its `completions` are not the rows)
+        data = data[lists[0]] if len(lists) == 1 and not is_row else [data]
     if not isinstance(data, list):
         raise DataError(f"{p}: a JSON {type(data).__name__}, expected a list of objects (or one object)")
     records, rejects = [], []
