@@ -91,3 +91,40 @@ def run_case(argv: list[str], capsys, inputs: list[Path], folder: Path | None = 
     assert "Traceback" not in result.text, result.text
     assert snapshot(inputs) == before, f"an input changed:\n{result.text}"
     return result
+
+
+class FakeModel:
+    """The model contract (`generate(conversations, params) -> completions`) without a model:
+    judge prompts get one `Rating: 4` block per text (critiques an `Overall score: 7`), other
+    prompts an answer naming the prompt. Counts its requests."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def generate(self, conversations: list, params: object) -> list:
+        from notus.llm.contract import Completion
+
+        self.requests += len(conversations)
+        out = []
+        for conversation in conversations:
+            prompt = conversation[-1]["content"]
+            n = len(re.findall(r"^<text \d+>", prompt, re.MULTILINE))
+            if "Overall score" in prompt:
+                text = "Clear and correct.\nOverall score: 7"
+            elif n:
+                text = "\n".join(
+                    f"#### Output for Text {i}\nRating: 4\nRationale: fine" for i in range(1, n + 1)
+                )
+            else:
+                text = f"An answer to: {prompt[:40]}"
+            out.append(Completion(text))
+        return out
+
+
+def fake_models(monkeypatch) -> FakeModel:
+    """Every model `notus feedback` opens is one shared FakeModel (returned, to count requests)."""
+    model = FakeModel()
+    monkeypatch.setattr("notus.feedback.engines.open_model", lambda *args, **kwargs: model)
+    return model

@@ -203,6 +203,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
         raise NotusError(f"input file {args.input!r} does not exist")
     _check(args, config.check(), args.input)
     rows = read_rows(args.input)
+    if not rows:
+        raise NotusError(f"{args.input}: no rows (the file is empty); run `notus feedback generate` first")
     check_rows(rows, args.input)
     if args.workers > 1:
         n = run_workers(lambda i, part: _worker_argv(args, i, part), args.workers, args.output)

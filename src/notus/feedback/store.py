@@ -33,7 +33,7 @@ def _prompt_text(value: Any) -> str | None:
     return None
 
 
-def _records(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def read_located(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(location, record) pairs from JSONL, JSON, CSV or Parquet (read by `notus.data.readers`, which
     sniffs the content); any line that cannot be read is an error naming it."""
     from notus.data.readers import read_records
@@ -63,7 +63,7 @@ def load_prompts(source: str, split: str = "train", limit: int | None = None) ->
     """Prompt rows with an `instruction` (from an `instruction` or `prompt` column) and a `source`."""
     path = Path(source)
     if path.exists():
-        records = _records(path)
+        records = read_located(path)
         name = path.stem
     elif "/" in source and not source.startswith((".", "/")):
         from datasets import load_dataset  # a Hub dataset id (online, or from the HF cache)
@@ -98,7 +98,7 @@ def load_prompts(source: str, split: str = "train", limit: int | None = None) ->
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    return [r for _, r in _records(Path(path))]
+    return [r for _, r in read_located(Path(path))]
 
 
 def cache_path(output: str | Path) -> Path:
