@@ -77,6 +77,17 @@ class Result:
         return rows
 
 
+def write_files(folder: Path, files: dict) -> list[Path]:
+    """Write `{relative name: bytes, or a function of the folder returning bytes}`; the paths."""
+    paths = []
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content(folder) if callable(content) else content)
+        paths.append(path)
+    return paths
+
+
 def run_case(argv: list[str], capsys, inputs: list[Path], folder: Path | None = None) -> Result:
     """Run `notus argv` in process; inputs must come out byte-identical and no traceback be printed.
     `folder` (default: the first input's folder) is listed before and after for `Result.created`."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import run_case
+from harness import run_case, write_files
 
 # ---------------------------------------------------------------- row and file builders
 
@@ -651,21 +651,11 @@ def _field_values(path: Path, key: str, values: list) -> None:
     assert [json.loads(x)[key] for x in path.read_text().splitlines()] == values
 
 
-def _materialise(d: Path, c: Case) -> list[Path]:
-    paths = []
-    for name, content in c.files.items():
-        path = d / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content(d) if callable(content) else content)
-        paths.append(path)
-    if c.setup:
-        c.setup(d)
-    return paths
-
-
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_data_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    inputs = _materialise(tmp_path, c)
+    inputs = write_files(tmp_path, c.files)
+    if c.setup:
+        c.setup(tmp_path)
     argv = ["data", *(a.format(d=tmp_path) for a in c.argv.split())]
     result = run_case(argv, capsys, inputs=inputs, folder=tmp_path).expect(c.code, *c.fragments)
     if c.rows is not None:

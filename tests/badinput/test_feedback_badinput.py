@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import fake_models, run_case
+from harness import fake_models, run_case, write_files
 
 from notus.cli.main import main
 
@@ -305,12 +305,7 @@ def _rows(path: Path, n: int) -> None:
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_feedback_bad_input(c: Case, tmp_path: Path, capsys, monkeypatch) -> None:
     model = fake_models(monkeypatch)
-    inputs = []
-    for name, content in c.files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content(tmp_path) if callable(content) else content)
-        inputs.append(path)
+    inputs = write_files(tmp_path, c.files)
     if c.setup:
         c.setup(tmp_path)
     capsys.readouterr()
