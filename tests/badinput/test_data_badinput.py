@@ -558,6 +558,16 @@ case(
     "afile",
     setup=file_parent,
 )
+case(
+    "--rejects the same file as -o",
+    R,
+    "binarize {d}/in.jsonl -o {d}/o.jsonl --rejects {d}/o.jsonl",
+    2,
+    "both",
+    outcome="refused",
+)
+case("decontaminate -o and --clean-output the same file", BENCH,
+     "decontaminate {d}/in.jsonl --against {d}/bench -o {d}/o.jsonl --clean-output {d}/o.jsonl", 2, "both", outcome="refused")  # fmt: skip
 case("-o unknown suffix", R, "binarize {d}/in.jsonl -o {d}/o.txt", 2, "unknown output type")
 case(
     "decontaminate -o an existing folder",

@@ -37,7 +37,10 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
         help="decontaminate against benchmark files/folders or hub:NAME (repeatable)",
     )
     p.add_argument(
-        "--near-dup", type=float, default=0.8, help="near-duplicate Jaccard threshold (default 0.8)"
+        "--near-dup",
+        type=float,
+        default=0.8,
+        help="near-duplicate Jaccard threshold in [0, 1], 0 = off (default 0.8)",
     )
     p.add_argument("--no-dedup", action="store_true", help="keep duplicate prompts")
     p.add_argument("--keep-bad-responses", action="store_true", help="keep empty/truncated completions")

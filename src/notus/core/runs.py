@@ -140,19 +140,28 @@ def _same_place(a: Path, b: Path) -> bool:
     return ra == rb or ra.is_relative_to(rb) or rb.is_relative_to(ra)
 
 
-def refuse_overwrite(inputs: Iterable[str | Path], outputs: dict[str, str | Path]) -> None:
+def refuse_overwrite(inputs: Iterable[str | Path | None], outputs: dict[str, str | Path | None]) -> None:
     """Raise, before any work, when an output (`{role: path}`, e.g. `{"-o": ..., "rejects": ...}`)
-    is one of the inputs, holds one (a folder) or sits inside an input folder."""
+    is one of the inputs, holds one (a folder) or sits inside an input folder, or when two
+    outputs are the same file."""
     ins = [Path(p) for p in inputs if p is not None]
+    outs = [(role, Path(out)) for role, out in outputs.items() if out is not None]
     problems = [
-        f"{role} {out} is the input {inp}" if Path(out).resolve() == inp.resolve() else
+        f"{role} {out} is the input {inp}" if out.resolve() == inp.resolve() else
         f"{role} {out} and the input {inp} are the same file or one holds the other"
-        for role, out in outputs.items()
-        if out is not None
+        for role, out in outs
         for inp in ins
-        if _same_place(Path(out), inp)
+        if _same_place(out, inp)
     ]  # fmt: skip
     if problems:
         raise NotusError(
             "; ".join(problems) + "; notus never overwrites what it reads: choose another output path"
         )
+    clashes = [
+        f"{a} and {b} are both {pa}"
+        for i, (a, pa) in enumerate(outs)
+        for b, pb in outs[i + 1 :]
+        if pa.resolve() == pb.resolve()
+    ]
+    if clashes:
+        raise NotusError("; ".join(clashes) + "; give each output its own path")
