@@ -343,7 +343,8 @@ case("decontaminate two problems at once", BENCH, "decontaminate {d}/in.jsonl --
 for key, value, fragment in [
     ("test_size", "2", "test_size"),
     ("near_dup", "5", "near_dup"),
-    ("min_margin", "nan", "min margin"),
+    ("min_margin", "nan", "min_margin"),
+    ("min_margin", "-1", "min_margin -1"),
     ("strategy", "weighted:honesty=nan", "weight of honesty nan"),
 ]:
     case(
