@@ -85,6 +85,20 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]  # no temporary file left
 
 
+def test_a_full_disk_is_one_clear_error_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(NotusError, match="cannot write .*out.jsonl: No space left on device"):
+        write_jsonl(target, [{"a": 1}])
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
 def test_atomic_write_replaces_only_when_complete(tmp_path):
     target = tmp_path / "sub" / "out.jsonl"
     write_jsonl(target, [{"a": 1}, {"b": [2]}])

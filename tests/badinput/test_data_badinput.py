@@ -636,6 +636,13 @@ for name, files, fragments in [
 case("decontaminate: gzip input is read", {"in.jsonl": gz(rated3()), "bench/TruthfulQA.csv": TQA},
      "decontaminate {d}/in.jsonl --against {d}/bench -o {d}/hits.jsonl --clean-output {d}/clean.jsonl", 0,
      "1 of 3 prompts matched", "rows in 3 = rows out 2 + filtered 1")  # fmt: skip
+case("decontaminate: rated rows of the wrong shape are quarantined",
+     {"in.jsonl": jsonl([rated(0, instruction=["x"]), rated(1, completions="x"), rated(2)]), "bench/TruthfulQA.csv": TQA},
+     "decontaminate {d}/in.jsonl --against {d}/bench", 0, "rows in 3 = rows out 0 + filtered 1 (contaminated) + quarantined 2",
+     "in.jsonl:1 [instruction]", outcome="quarantined")  # fmt: skip
+case("decontaminate: pair rows of the wrong shape are quarantined", {"pairs.jsonl": pairs3({"chosen": 5}), "bench/TruthfulQA.csv": TQA},
+     "decontaminate {d}/pairs.jsonl --against {d}/bench", 0, "rows in 3 = rows out 1 + filtered 1 (contaminated) + quarantined 1",
+     "pairs.jsonl:2 [chosen]", outcome="quarantined")  # fmt: skip
 case(
     "decontaminate: missing input",
     {"bench/TruthfulQA.csv": TQA},

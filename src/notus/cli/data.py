@@ -356,7 +356,7 @@ def _decontaminate(args: argparse.Namespace) -> int:
 
     from notus.core.runs import write_jsonl
     from notus.data.decontaminate import BenchmarkIndex
-    from notus.data.pipeline import _prompt_text, load
+    from notus.data.pipeline import _prompt_text, load, validated
     from notus.data.readers import write_rows
 
     _check_numbers(args)
@@ -364,10 +364,11 @@ def _decontaminate(args: argparse.Namespace) -> int:
     loaded = load(args.input, args.format, args.split)
     index = BenchmarkIndex.from_paths(args.against, n=args.ngram, min_overlap=args.min_overlap)
     print("benchmark items: " + ", ".join(f"{k} {v}" for k, v in index.summary().items()))
-    rows = [r.row for r in loaded.records]
+    records, quarantined = validated(loaded)
+    rows = [r.row for r in records]
     hits = index.match([_prompt_text(r) for r in rows], progress=True)
     for h in hits:
-        rec = loaded.records[h["row"]]
+        rec = records[h["row"]]
         h["file"], h["line"] = rec.file, rec.line
     if args.output:
         write_jsonl(args.output, hits)
@@ -386,9 +387,11 @@ def _decontaminate(args: argparse.Namespace) -> int:
         write_rows([r for i, r in enumerate(rows) if i not in bad], args.clean_output)
     clean = len(rows) - len(hits)
     print(
-        f"rows in {len(rows) + len(loaded.rejects)} = rows out {clean} + filtered {len(hits)} (contaminated) "
-        f"+ quarantined {len(loaded.rejects)}"
+        f"rows in {len(rows) + len(quarantined)} = rows out {clean} + filtered {len(hits)} (contaminated) "
+        f"+ quarantined {len(quarantined)}"
     )
+    for rej in quarantined[:5]:
+        print(f"  quarantined {rej['file']}:{rej['line']} [{rej['field']}] {rej['reason']}")
     return 0
 
 
