@@ -412,6 +412,7 @@ for command in ("binarize", "inspect", "report"):
     out = {"binarize": "-o {d}/o.jsonl", "inspect": "", "report": "-o {d}/rep"}[command]
     for name, files, fragments in [
         ("truncated gzip", {"in.jsonl": gz(rated3())[:40]}, ("in.jsonl", "damaged gzip")),
+        ("corrupt gzip stream", {"in.jsonl": gz(rated3() * 40)[:12] + b"\xff" * 64 + gz(rated3() * 40)[76:]}, ("in.jsonl", "damaged gzip")),
         ("CSV unclosed quote", {"p.csv": pairs_csv() + b'"Open quote,never,closed\nmore,rows,here\n'}, ("p.csv:5", "quote")),
         ("CSV stray quote", {"p.csv": pairs_csv() + b'"a"b,c,d\n'}, ("p.csv:5", "not valid CSV")),
         ("latin-1 JSON", {"in.json": json.dumps([rated(0)]).encode().replace(b"test", b"caf\xe9")}, ("in.json:1", "byte offset")),

@@ -30,6 +30,7 @@ import io
 import json
 import re
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -101,8 +102,13 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
             return _read_json(p, data)
         except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
             pass
-    with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
-        records, rejects = _read_jsonl(p, fh, python_literals=name.endswith(".pydict.jsonl"))
+    try:
+        with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
+            records, rejects = _read_jsonl(p, fh, python_literals=name.endswith(".pydict.jsonl"))
+    except GZIP_ERRORS as exc:
+        if not compressed:
+            raise
+        raise _damaged_gzip(p, exc) from None
     if not records and rejects and first == b"{":  # one object spread over several lines
         try:
             return _read_json(p, _read_bytes(p, compressed))
@@ -111,12 +117,19 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
     return records, rejects
 
 
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _damaged_gzip(p: Path, exc: BaseException) -> DataError:
+    return DataError(f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`")
+
+
 def _gunzip_head(p: Path) -> bytes:
     try:
         with gzip.open(p, "rb") as fh:
             return fh.read(4096)
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{p}: a damaged gzip file ({exc}); re-create or decompress it with gunzip") from None
+    except GZIP_ERRORS as exc:
+        raise _damaged_gzip(p, exc) from None
 
 
 def _read_bytes(p: Path, compressed: bool) -> bytes:
@@ -124,8 +137,8 @@ def _read_bytes(p: Path, compressed: bool) -> bytes:
         return p.read_bytes()
     try:
         return gzip.decompress(p.read_bytes())
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{p}: a damaged gzip file ({exc}); re-create or decompress it with gunzip") from None
+    except GZIP_ERRORS as exc:
+        raise _damaged_gzip(p, exc) from None
 
 
 def _decode(p: Path, data: bytes) -> str:
