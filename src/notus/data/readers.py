@@ -157,6 +157,9 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON (use null or a number)")
 
 
+STRICT_JSON = json.JSONDecoder(parse_constant=_no_constants)  # one decoder, not one per line
+
+
 class _NotOneDocument(Exception):
     """The text holds several JSON values one after another (JSON lines)."""
 
@@ -164,7 +167,7 @@ class _NotOneDocument(Exception):
 def _read_json(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
     text = _decode(p, data)
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise _NotOneDocument from None
@@ -215,7 +218,7 @@ def _read_jsonl(p: Path, fh: IO[bytes], python_literals: bool) -> tuple[list[Rec
             continue
         literal = python_literals or text.startswith("{'")
         try:
-            value = ast.literal_eval(text) if literal else json.loads(text, parse_constant=_no_constants)
+            value = ast.literal_eval(text) if literal else STRICT_JSON.decode(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
             msg = getattr(exc, "msg", None) or str(exc).split("\n")[0] or "nested too deeply"
             kind = "Python literal" if literal else "JSON"
@@ -233,7 +236,7 @@ def _read_jsonl(p: Path, fh: IO[bytes], python_literals: bool) -> tuple[list[Rec
 def _decode_cell(value: str) -> Any:
     if value[:1] in "[{":
         try:
-            return json.loads(value, parse_constant=_no_constants)
+            return STRICT_JSON.decode(value)
         except (ValueError, RecursionError):  # text that only looks like JSON stays text
             return value
     return value
