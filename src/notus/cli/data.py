@@ -153,10 +153,7 @@ def _options(args: argparse.Namespace, **extra):
 
 
 def _rejects_path(args: argparse.Namespace) -> Path:
-    if args.rejects:
-        return Path(args.rejects)
-    out = Path(args.output)
-    return out.with_name(out.name.split(".")[0] + ".rejects.jsonl")
+    return Path(args.rejects) if args.rejects else _side(Path(args.output), ".rejects.jsonl")
 
 
 def _side(out: Path, suffix: str) -> Path:
@@ -197,12 +194,17 @@ def _check_numbers(args: argparse.Namespace) -> None:
     from notus.data.numbers import in_range
     from notus.data.strategies import parse_strategy
 
+    ranges = {  # option: (low, high, range keywords); only the command's own options are checked
+        "near_dup": (0, 1, {}),
+        "test_size": (0, 1, {"high_open": True}),
+        "min_margin": (0, None, {}),
+        "ngram": (1, None, {"integer": True}),
+        "min_overlap": (0, 1, {"low_open": True}),
+    }
     found = [
-        in_range("--near-dup", getattr(args, "near_dup", 0.5), 0, 1),
-        in_range("--test-size", getattr(args, "test_size", 0.0), 0, 1, high_open=True),
-        in_range("--min-margin", getattr(args, "min_margin", 0.0), 0),
-        in_range("--ngram", getattr(args, "ngram", 1), 1, integer=True),
-        in_range("--min-overlap", getattr(args, "min_overlap", 1.0), 0, 1, low_open=True),
+        in_range(f"--{name.replace('_', '-')}", getattr(args, name), low, high, **kw)
+        for name, (low, high, kw) in ranges.items()
+        if hasattr(args, name)
     ]
     for flag in ("strategy", "compare"):
         if getattr(args, flag, None) is not None:
@@ -216,7 +218,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def _finish(args: argparse.Namespace, result) -> int:
-    from notus.core.runs import atomic_write, strict_json, write_jsonl
+    from notus.core.runs import atomic_path, atomic_write, strict_json, write_jsonl
     from notus.data.pipeline import split_rows
     from notus.data.readers import write_rows
 
@@ -225,8 +227,6 @@ def _finish(args: argparse.Namespace, result) -> int:
     written = []
     if out.suffix == "" and len(splits) > 1:
         from datasets import Dataset, DatasetDict
-
-        from notus.core.runs import atomic_path
 
         with atomic_path(out) as tmp:
             DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(tmp))
