@@ -158,10 +158,19 @@ for name, files in [
         {"p.jsonl": jsonl([{"prompt": [{"role": "user", "content": p}]} for p in PROMPTS])},
     ),
     ("correct_answers a list", {"p.jsonl": jsonl(prompt_rows(correct_answers=["4", "four"]))}),
+    (
+        "CSV with empty and JSON-list answers",
+        {
+            "p.csv": b'instruction,correct_answers\n"What is 2 + 2?","[""4""]"\nName a primary colour.,\n"Say hello in French.",\n'
+        },
+    ),
 ]:
     src = next(iter(files))
     case(f"generate reads {name}", files, f"feedback generate {{d}}/{src} -o {{d}}/g.jsonl --quiet", 0, "generated 3 new rows",
          check=lambda d: _rows(d / "g.jsonl", 3))  # fmt: skip
+case("answers are lists of texts, never letters", {"p.csv": b'instruction,correct_answers\n"What is 2 + 2?","[""4""]"\nName a primary colour.,\n'},
+     "feedback generate {d}/p.csv -o {d}/g.jsonl --quiet", 0, "generated 2 new rows",
+     check=lambda d: _answers_are(d / "g.jsonl", [["4"], []]))  # fmt: skip
 case(
     "generate --limit 2",
     {"p.jsonl": GOOD},
@@ -300,6 +309,10 @@ def _rows(path: Path, n: int) -> None:
     assert data.endswith(b"\n") and len(data.splitlines()) == n, data[-200:]
     rows = [json.loads(line) for line in data.splitlines()]
     assert [r["instruction"] for r in rows] == PROMPTS[:n]
+
+
+def _answers_are(path: Path, answers: list) -> None:
+    assert [json.loads(line)["correct_answers"] for line in path.read_text().splitlines()] == answers
 
 
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])

@@ -49,11 +49,11 @@ def read_located(path: Path) -> list[tuple[str, dict[str, Any]]]:
 def _answers(record: dict[str, Any], key: str, where: str) -> list[str]:
     """`correct_answers` / `incorrect_answers`: a list of texts (a text is not a list of letters)."""
     value = record.get(key)
-    if value is None:
+    if value is None or value == "":  # an empty CSV cell
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise DataError(
-            f"{where}: field {key!r} is {json.dumps(value, ensure_ascii=False)[:60]}, expected a list of "
+            f"{where}: field {key!r} is {json.dumps(value, ensure_ascii=False, default=str)[:60]}, expected a list of "
             f'texts, e.g. ["{value if isinstance(value, str) else "answer"}"]'
         )
     return value
