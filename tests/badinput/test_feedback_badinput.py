@@ -45,6 +45,7 @@ def generated(bad: dict | None = None, completion: dict | None = None) -> bytes:
 
 
 GOOD = jsonl(prompt_rows())
+NEVER = "never overwrites"
 GEN = "feedback generate {d}/p.jsonl -o {d}/g.jsonl --quiet"
 RATE = "feedback rate {d}/r.jsonl -o {d}/rated.jsonl --quiet"
 
@@ -144,6 +145,11 @@ for name, body, fragment in [
         fragment,
         outcome="invalid option",
     )
+
+case("run: output_dir holds the recipe", {"p.jsonl": GOOD, "run/recipe.yaml": lambda d: f"prompts: {d}/p.jsonl\noutput_dir: {d}/run\n".encode()},
+     "feedback run {d}/run/recipe.yaml --quiet", 2, NEVER, "recipe.yaml", outcome="refused")  # fmt: skip
+case("run: output_dir holds the prompts", {"run/generated.jsonl": GOOD, "f.yaml": lambda d: f"prompts: {d}/run/generated.jsonl\noutput_dir: {d}/run\n".encode()},
+     "feedback run {d}/f.yaml --quiet", 2, NEVER, "generated.jsonl", outcome="refused")  # fmt: skip
 
 # 2. prompt files: read correctly whatever the name says, or one error naming file, line and field
 GZ = gzip.compress(GOOD, mtime=0)
@@ -255,7 +261,6 @@ def _cut(d: Path, n: int) -> None:
     (d / "g.jsonl").write_bytes(data[:-n])
 
 
-NEVER = "never overwrites"
 for name, src, argv in [
     ("generate -o the prompts", "p.jsonl", "feedback generate {d}/p.jsonl -o {d}/p.jsonl --quiet"),
     ("generate -o the prompts spelled differently", "p.jsonl", "feedback generate {d}/p.jsonl -o {d}/x/../p.jsonl --quiet"),

@@ -244,7 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from notus.feedback.pipeline import FeedbackRecipe, run_pipeline
 
     recipe = load_recipe(FeedbackRecipe, args.recipe, args.overrides)
-    summary = run_pipeline(recipe, progress=not args.quiet)
+    summary = run_pipeline(recipe, progress=not args.quiet, inputs=(args.recipe,))
     failures = sum(summary["parse_failures"].values())
     print(
         f"{summary['rows']} prompts, {summary['completions']} completions, {summary['judge_requests']} judge answers "
