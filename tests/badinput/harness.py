@@ -14,12 +14,47 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from notus.cli.main import main
 
 SUMMARY = re.compile(r"rows in (\d+) = rows out (\d+) \+ filtered (\d+) \((.*?)\) \+ quarantined (\d+)")
+
+
+@dataclass
+class Case:
+    """One row of a bad-input table: files to write (`{name: bytes or f(folder) -> bytes}`), the
+    command (`{d}` stands for the case folder), the expected exit code and message fragments, and
+    optionally the ledger expected (rows in, out, quarantined), a setup step and a final check."""
+
+    name: str
+    files: dict
+    argv: str
+    code: int
+    fragments: tuple[str, ...] = ()
+    rows: tuple[int, int, int] | None = None
+    setup: Callable[[Path], object] | None = None
+    check: Callable[[Path], None] | None = None
+    outcome: str = ""  # refused | invalid option | error | read | quarantined | repaired | resumed
+
+    def __post_init__(self) -> None:
+        self.outcome = self.outcome or ("error" if self.code else "read")
+
+    def command(self, folder: Path) -> list[str]:
+        return [a.format(d=folder) for a in self.argv.split()]
+
+
+class Table(list):
+    """A list of Cases with `add(name, files, argv, code, *fragments, **options)`."""
+
+    def add(self, name: str, files: dict, argv: str, code: int, *fragments: str, **options: object) -> None:
+        self.append(Case(name, files, argv, code, tuple(fragments), **options))
+
+    def ids(self) -> list[str]:
+        assert len({c.name for c in self}) == len(self), "case names must be unique"
+        return [c.name for c in self]
 
 
 def snapshot(paths: list[Path]) -> dict[str, str]:

@@ -12,11 +12,10 @@ import io
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import run_case, write_files
+from harness import Case, Table, run_case, write_files
 
 # ---------------------------------------------------------------- row and file builders
 
@@ -154,28 +153,8 @@ TQA = csv_bytes([["Adversarial", "Misconceptions", "What is the capital city of 
 # ---------------------------------------------------------------- the cases
 
 
-@dataclass
-class Case:
-    name: str
-    files: dict[str, bytes | Callable[[Path], bytes]]
-    argv: str  # `{d}` is the case folder
-    code: int
-    fragments: tuple[str, ...] = ()
-    rows: tuple[int, int, int] | None = None  # rows in, rows out, quarantined (exit 0 with a ledger)
-    setup: Callable[[Path], None] | None = None
-    check: Callable[[Path, str], None] | None = None
-    outcome: str = ""  # refused | invalid option | error | read | quarantined | repaired
-
-    def __post_init__(self) -> None:
-        if not self.outcome:
-            self.outcome = "error" if self.code else "read"
-
-
-CASES: list[Case] = []
-
-
-def case(name, files, argv, code, *fragments, **kw) -> None:
-    CASES.append(Case(name, files, argv, code, tuple(fragments), **kw))
+CASES = Table()
+case = CASES.add
 
 
 NEVER = "never overwrites"
@@ -402,7 +381,7 @@ for name, line, reason in [
     ("a number line", b"42", "expected an object"),
 ]:
     case(f"JSONL: {name}", {"in.jsonl": with_line(line)}, "binarize {d}/in.jsonl -o {d}/o.jsonl", 0, rows=(3, 2, 1),
-         check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 case("pydict: code is not run", {"in.pydict.jsonl": repr(rated(0)).encode() + b"\n__import__('os').remove('in.pydict.jsonl')\n"},
      "binarize {d}/in.pydict.jsonl -o {d}/o.jsonl", 0, rows=(2, 1, 1), outcome="quarantined")  # fmt: skip
 case("pydict: 200k-deep literal", {"in.pydict.jsonl": repr(rated(0)).encode() + b"\n{'a': " + b"[" * 200_000 + b"]" * 200_000 + b"}\n"},
@@ -459,7 +438,7 @@ for name, fields, reason in [
     ("annotations text", {"annotations": "great"}, "expected an object"),
 ]:
     case(f"zephyr: {name}", {"in.jsonl": bad_completion(**fields)}, "binarize {d}/in.jsonl -o {d}/o.jsonl --strategy zephyr", 0,
-         rows=(3, 2, 1), check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         rows=(3, 2, 1), check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 for name, rating, reason in [
     ("true", True, "not 1-5"),
     ("4.5", 4.5, "outside 1-5"),
@@ -471,7 +450,7 @@ for name, rating, reason in [
     rows = [rated(i) for i in range(3)]
     rows[1]["completions"][0]["annotations"]["honesty"]["Rating"] = rating
     case(f"notus: rating {name}", {"in.jsonl": jsonl(rows)}, "binarize {d}/in.jsonl -o {d}/o.jsonl", 0, rows=(3, 2, 1),
-         check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 for name, bad, reason in [
     ("instruction list", {"instruction": ["x"]}, "instruction"),
     ("completions object", {"completions": {"a": 1}}, "completions"),
@@ -485,7 +464,7 @@ for name, bad, reason in [
         for i in range(3)
     ]
     case(f"rated row: {name}", {"in.jsonl": jsonl(rows)}, "binarize {d}/in.jsonl -o {d}/o.jsonl", 0, rows=(3, 2, 1),
-         check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 for name, data, fragment in [
     ("rating ' 4 '", bad_completion(annotations={a: {"Rating": " 4 "} for a in ASPECTS}), "rating written as number/padded text -> '1'..'5' x4"),
     ("rating 4 (a number)", bad_completion(annotations={a: {"Rating": 4} for a in ASPECTS}), "padded text -> '1'..'5' x4"),
@@ -506,7 +485,7 @@ for name, bad, reason in [
     ("generation number", {"generations": [5, "g"]}, "expected text"),
 ]:
     case(f"distilabel: {name}", {"in.jsonl": distilabel(bad)}, "binarize {d}/in.jsonl -o {d}/o.jsonl", 0, rows=(3, 2, 1),
-         check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 for name, kw, reason in [
     ("score text", {"score": "abc"}, "is not a number"),
     ("score NaN", {"score": "nan"}, "is not a number"),
@@ -515,7 +494,7 @@ for name, kw, reason in [
     ("user content a list", {"content": [1, 2]}, "does not match format critique_messages"),
 ]:
     case(f"critique: {name}", {"in.jsonl": critique_rows(**kw)}, "binarize {d}/in.jsonl -o {d}/o.jsonl --strategy zephyr", 0,
-         "quarantined 1", check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 3, reason), outcome="quarantined")  # fmt: skip
+         "quarantined 1", check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "in.jsonl", 3, reason), outcome="quarantined")  # fmt: skip
 for name, bad, reason in [
     ("chosen a number", {"chosen": 5}, "chosen is a int"),
     ("chosen list of numbers", {"chosen": [1, 2]}, "expected a message object"),
@@ -525,10 +504,10 @@ for name, bad, reason in [
     ("prompt a number", {"prompt": 7}, "prompt is a int"),
 ]:
     case(f"pairs: {name}", {"pairs.jsonl": pairs3(bad)}, "convert {d}/pairs.jsonl -o {d}/o.jsonl", 0, rows=(3, 2, 1),
-         check=lambda d, _r, reason=reason: _rejects_say(d / "o.rejects.jsonl", "pairs.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
+         check=lambda d, reason=reason: _rejects_say(d / "o.rejects.jsonl", "pairs.jsonl", 2, reason), outcome="quarantined")  # fmt: skip
 case("pairs: score_chosen true is not a score", {"pairs.jsonl": pairs3({"score_chosen": True, "score_rejected": True})},
      "convert {d}/pairs.jsonl -o {d}/o.jsonl", 0, rows=(3, 3, 0),
-     check=lambda d, _r: _field_values(d / "o.jsonl", "score_chosen", [None, None, None]))  # fmt: skip
+     check=lambda d: _field_values(d / "o.jsonl", "score_chosen", [None, None, None]))  # fmt: skip
 
 # 5. outputs: folders, unwritable places, strict JSON, and the report's rejects file
 
@@ -593,11 +572,11 @@ case(
     "convert {d}/in.parquet -o {d}/o.jsonl",
     0,
     rows=(3, 3, 0),
-    check=lambda d, _r: _field_values(d / "o.jsonl", "score_chosen", [1.0, None, 2.0]),
+    check=lambda d: _field_values(d / "o.jsonl", "score_chosen", [1.0, None, 2.0]),
 )
 
 
-def _report_rejects(d: Path, _out: str) -> None:
+def _report_rejects(d: Path) -> None:
     lines = (d / "rej.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["line"] == 2
 
@@ -607,7 +586,7 @@ case("report --rejects writes the quarantined rows", {"in.jsonl": bad_completion
      check=_report_rejects, outcome="quarantined")  # fmt: skip
 case("report writes rejects in its folder by default", {"in.jsonl": bad_completion(overall_score=True)},
      "report {d}/in.jsonl -o {d}/rep --strategy zephyr", 0, "rep/rejects.jsonl", rows=(3, 2, 1),
-     check=lambda d, _r: _rejects_say(d / "rep" / "rejects.jsonl", "in.jsonl", 2, "boolean"), outcome="quarantined")  # fmt: skip
+     check=lambda d: _rejects_say(d / "rep" / "rejects.jsonl", "in.jsonl", 2, "boolean"), outcome="quarantined")  # fmt: skip
 
 # 6. decontaminate: broken --against files name the file and what is wrong
 for name, files, fragments in [
@@ -670,19 +649,15 @@ def _field_values(path: Path, key: str, values: list) -> None:
     assert [json.loads(x)[key] for x in path.read_text().splitlines()] == values
 
 
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("c", CASES, ids=CASES.ids())
 def test_data_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inputs = write_files(tmp_path, c.files)
     if c.setup:
         c.setup(tmp_path)
-    argv = ["data", *(a.format(d=tmp_path) for a in c.argv.split())]
+    argv = ["data", *c.command(tmp_path)]
     result = run_case(argv, capsys, inputs=inputs, folder=tmp_path).expect(c.code, *c.fragments)
     if c.rows is not None:
         rows = result.rows()
         assert (rows.rows_in, rows.rows_out, rows.quarantined) == c.rows, result.out
     if c.check is not None:
-        c.check(tmp_path, result.out)
-
-
-def test_case_names_are_unique() -> None:
-    assert len({c.name for c in CASES}) == len(CASES)
+        c.check(tmp_path)

@@ -9,11 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import fake_models, run_case, write_files
+from harness import Case, Table, fake_models, run_case, write_files
 
 from notus.cli.main import main
 
@@ -50,26 +49,8 @@ GEN = "feedback generate {d}/p.jsonl -o {d}/g.jsonl --quiet"
 RATE = "feedback rate {d}/r.jsonl -o {d}/rated.jsonl --quiet"
 
 
-@dataclass
-class Case:
-    name: str
-    files: dict[str, bytes]
-    argv: str
-    code: int
-    fragments: tuple[str, ...]
-    setup: Callable[[Path], None] | None = None
-    check: Callable[[Path], None] | None = None
-    outcome: str = ""
-
-    def __post_init__(self) -> None:
-        self.outcome = self.outcome or ("error" if self.code else "read")
-
-
-CASES: list[Case] = []
-
-
-def case(name, files, argv, code, *fragments, **kw) -> None:
-    CASES.append(Case(name, files, argv, code, tuple(fragments), **kw))
+CASES = Table()
+case = CASES.add
 
 
 # 1. numbers and names, all checked before any input is read or model loaded
@@ -320,7 +301,7 @@ def _answers_are(path: Path, answers: list) -> None:
     assert [json.loads(line)["correct_answers"] for line in path.read_text().splitlines()] == answers
 
 
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("c", CASES, ids=CASES.ids())
 def test_feedback_bad_input(c: Case, tmp_path: Path, capsys, monkeypatch) -> None:
     model = fake_models(monkeypatch)
     inputs = write_files(tmp_path, c.files)
@@ -328,13 +309,9 @@ def test_feedback_bad_input(c: Case, tmp_path: Path, capsys, monkeypatch) -> Non
         c.setup(tmp_path)
     capsys.readouterr()
     requests = model.requests
-    argv = [a.format(d=tmp_path) for a in c.argv.split()]
+    argv = c.command(tmp_path)
     run_case(argv, capsys, inputs=inputs, folder=tmp_path).expect(c.code, *c.fragments)
     if c.code:
         assert model.requests == requests, "an error case called the model"
     if c.check:
         c.check(tmp_path)
-
-
-def test_case_names_are_unique() -> None:
-    assert len({c.name for c in CASES}) == len(CASES)
