@@ -272,6 +272,8 @@ case(
 )
 case("generate -o a file notus did not write", {"p.jsonl": GOOD, "g.jsonl": b'{"instruction": "What is 2 + 2?"}\nno newline'},
      GEN, 2, "was not written by `notus feedback`", outcome="refused")  # fmt: skip
+case("generate --workers 2 -o a file notus did not write", {"p.jsonl": GOOD, "g.jsonl": b"my notes\n"}, f"{GEN} --workers 2", 2,
+     "was not written by", outcome="refused")  # fmt: skip
 case(
     "rate -o a file notus did not write",
     {"r.jsonl": generated(), "rated.jsonl": b"my notes\n"},
