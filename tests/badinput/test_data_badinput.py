@@ -404,6 +404,7 @@ for command in ("binarize", "inspect", "report"):
         ("BOM only", {"in.jsonl": b"\xef\xbb\xbf"}, ("in.jsonl", "no rows")),
         ("zip archive named .jsonl", {"in.jsonl": b"PK\x03\x04" + b"\x00" * 40}, ("in.jsonl", "zip archive")),
         ("binary file named .jsonl", {"in.jsonl": bytes(range(256)) * 4}, ("in.jsonl", "binary file")),
+        ("UTF-16 JSON lines", {"in.jsonl": rated3().decode().encode("utf-16")}, ("in.jsonl", "UTF-16", "iconv")),
         ("a JSON number", {"in.json": b"5"}, ("in.json", "expected a list of objects")),
         ("a JSON string", {"in.json": b'"rows"'}, ("in.json", "expected a list of objects")),
         ("JSON null", {"in.json": b"null"}, ("in.json", "expected a list of objects")),

@@ -88,6 +88,8 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
     if compressed:
         name = name.removesuffix(".gz")
         head = _gunzip_head(p)
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{p}: UTF-16 text; re-encode it as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)")
     elif head.startswith(ZIP_MAGIC) or b"\x00" in head:
         what = "a zip archive (or .xlsx)" if head.startswith(ZIP_MAGIC) else "a binary file"
         raise DataError(
