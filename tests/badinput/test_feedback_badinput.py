@@ -218,6 +218,7 @@ case("rate reads a JSON array in .jsonl", {"r.jsonl": b"[" + generated().strip()
      "rated 3 new rows", check=lambda d: _rows(d / "rated.jsonl", 3))  # fmt: skip
 for name, files, fragments in [
     ("missing rated file", {"x.jsonl": b"x"}, ("rated.jsonl", "does not exist")),
+    ("empty rated file", {"rated.jsonl": b"\n"}, ("rated.jsonl", "no rows")),
     ("invalid UTF-8 line", {"rated.jsonl": generated() + b'{"a": "\xff"}\n'}, ("rated.jsonl:4", "invalid UTF-8")),
     ("bad JSON line", {"rated.jsonl": generated() + b"{oops\n"}, ("rated.jsonl:4", "not valid JSON")),
     ("completions not a list", {"rated.jsonl": generated({"completions": "x"})}, ("rated.jsonl:2", "completions")),

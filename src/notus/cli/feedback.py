@@ -260,5 +260,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.rated).is_file():
         raise NotusError(f"rated file {args.rated!r} does not exist")
     summary = feedback_report(args.rated)
-    print(json.dumps(summary, indent=2) if args.json else report_markdown(summary))
+    if not summary["rows"]:
+        raise NotusError(f"{args.rated}: no rows (the file is empty); run `notus feedback rate` first")
+    print(json.dumps(summary, indent=2, allow_nan=False) if args.json else report_markdown(summary))
     return 0
