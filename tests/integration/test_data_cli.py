@@ -138,7 +138,7 @@ def test_curate_recipe_problems_reported_together(capsys):
         main(["data", "curate", str(RECIPE), "strategy=best", "test_size=2"]) == 2
     )  # the recipe's own checks
     err = capsys.readouterr().err
-    assert "unknown binarization strategy 'best'" in err and "test_size: 2" in err
+    assert "unknown binarization strategy 'best'" in err and "test_size 2.0: must be" in err
 
 
 def test_benchmark_script_runs_small():

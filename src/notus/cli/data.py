@@ -13,7 +13,6 @@ go to a rejects JSONL (file, line, field, reason). Heavy imports happen inside t
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from notus.core.errors import NotusError
@@ -38,7 +37,10 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
         help="decontaminate against benchmark files/folders or hub:NAME (repeatable)",
     )
     p.add_argument(
-        "--near-dup", type=float, default=0.8, help="near-duplicate Jaccard threshold (default 0.8)"
+        "--near-dup",
+        type=float,
+        default=0.8,
+        help="near-duplicate Jaccard threshold in [0, 1], 0 = off (default 0.8)",
     )
     p.add_argument("--no-dedup", action="store_true", help="keep duplicate prompts")
     p.add_argument("--keep-bad-responses", action="store_true", help="keep empty/truncated completions")
@@ -151,14 +153,72 @@ def _options(args: argparse.Namespace, **extra):
 
 
 def _rejects_path(args: argparse.Namespace) -> Path:
-    if args.rejects:
-        return Path(args.rejects)
+    return Path(args.rejects) if args.rejects else _side(Path(args.output), ".rejects.jsonl")
+
+
+def _side(out: Path, suffix: str) -> Path:
+    """`NAME.<suffix>` beside the output `NAME.jsonl` (or folder `NAME`)."""
+    return out.with_name(out.name.split(".")[0] + suffix)
+
+
+def _split_paths(args: argparse.Namespace) -> dict[str, Path]:
+    """Where each split goes: the output itself, or `NAME_train.jsonl` / `NAME_test.jsonl`."""
     out = Path(args.output)
-    return out.with_name(out.name.split(".")[0] + ".rejects.jsonl")
+    if args.test_size <= 0 or out.suffix == "":
+        return {"train": out}
+    stem = out.name.split(".", 1)[0]
+    suffix = out.name[len(stem) :]
+    return {name: out.with_name(f"{stem}_{name}{suffix}") for name in ("train", "test")}
+
+
+def _check_files(args: argparse.Namespace, inputs: list, outputs: dict) -> None:
+    """Before any work: no output (side files included) is an input or a benchmark file."""
+    from notus.core.runs import refuse_overwrite
+
+    against = [Path(a) for a in getattr(args, "against", None) or [] if not str(a).startswith("hub:")]
+    refuse_overwrite([*inputs, *against], outputs)
+
+
+def _check_curation_files(args: argparse.Namespace) -> None:
+    out = Path(args.output)
+    splits = _split_paths(args)
+    outputs = {"-o" if len(splits) == 1 else f"-o ({name} split)": path for name, path in splits.items()}
+    outputs |= {"--rejects" if args.rejects else "rejects file": _rejects_path(args),
+                "contamination file": _side(out, ".contamination.jsonl"),
+                "curation summary": _side(out, ".curation.json")}  # fmt: skip
+    _check_files(args, [args.input], outputs)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every number and strategy of the command, checked together before any work."""
+    from notus.data.numbers import in_range
+    from notus.data.strategies import parse_strategy
+
+    ranges = {  # option: (low, high, range keywords); only the command's own options are checked
+        "near_dup": (0, 1, {}),
+        "test_size": (0, 1, {"high_open": True}),
+        "min_margin": (0, None, {}),
+        "ngram": (1, None, {"integer": True}),
+        "min_overlap": (0, 1, {"low_open": True}),
+    }
+    found = [
+        in_range(f"--{name.replace('_', '-')}", getattr(args, name), low, high, **kw)
+        for name, (low, high, kw) in ranges.items()
+        if hasattr(args, name)
+    ]
+    for flag in ("strategy", "compare"):
+        if getattr(args, flag, None) is not None:
+            try:
+                parse_strategy(getattr(args, flag))
+            except NotusError as exc:
+                found.append(f"--{flag} {getattr(args, flag)!r}: {exc}")
+    found = [p for p in found if p]
+    if found:
+        raise NotusError(f"{len(found)} invalid option(s): " + "; ".join(found))
 
 
 def _finish(args: argparse.Namespace, result) -> int:
-    from notus.core.runs import write_jsonl
+    from notus.core.runs import atomic_path, atomic_write, strict_json, write_jsonl
     from notus.data.pipeline import split_rows
     from notus.data.readers import write_rows
 
@@ -168,19 +228,18 @@ def _finish(args: argparse.Namespace, result) -> int:
     if out.suffix == "" and len(splits) > 1:
         from datasets import Dataset, DatasetDict
 
-        DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(out))
+        with atomic_path(out) as tmp:
+            DatasetDict({k: Dataset.from_list(v) for k, v in splits.items()}).save_to_disk(str(tmp))
         written.append(f"{out} ({', '.join(f'{k}: {len(v)}' for k, v in splits.items())})")
-    elif len(splits) == 1:
-        written.append(f"{write_rows(result.rows, out)} ({len(result.rows)} rows)")
     else:
-        stem, suffix = out.name.split(".", 1)[0], out.name[len(out.name.split(".", 1)[0]) :]
+        paths = _split_paths(args)
         for name, rows in splits.items():
-            written.append(f"{write_rows(rows, out.with_name(f'{stem}_{name}{suffix}'))} ({len(rows)} rows)")
+            written.append(f"{write_rows(rows, paths[name])} ({len(rows)} rows)")
     rejects = _rejects_path(args)
     if result.rejects:
         write_jsonl(rejects, result.rejects)
     if result.hits:
-        write_jsonl(out.with_name(out.name.split(".")[0] + ".contamination.jsonl"), result.hits)
+        write_jsonl(_side(out, ".contamination.jsonl"), result.hits)
     curation = {  # read back by `notus train` for the model card's data section
         "input": str(args.input),
         "options": {k: v for k, v in vars(args).items() if k not in ("func", "input", "output")},
@@ -188,8 +247,9 @@ def _finish(args: argparse.Namespace, result) -> int:
         "splits": {name: len(rows) for name, rows in splits.items()},
         "contamination_hits": len(result.hits),
     }
-    sidecar = out.with_name(out.name.split(".")[0] + ".curation.json")
-    sidecar.write_text(json.dumps(curation, indent=2, default=str), encoding="utf-8")
+    sidecar = _side(out, ".curation.json")
+    with atomic_write(sidecar) as fh:
+        fh.write(strict_json(curation, str(sidecar), indent=2, default=str))
     written.append(str(sidecar))
     if args.push_to_hub:
         _push(splits, args.push_to_hub)
@@ -218,6 +278,10 @@ def _curate(args: argparse.Namespace) -> int:
     from notus.data.recipe import CurateRecipe
 
     recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
+    out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
+                             push_to_hub=recipe.push_to_hub, rejects=recipe.rejects, against=recipe.against,
+                             recipe=recipe_to_dict(recipe))  # fmt: skip
+    _check_curation_files(out)
     loaded = load(recipe.input, recipe.format, recipe.split)
     opts = CurateOptions(
         strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
@@ -228,9 +292,6 @@ def _curate(args: argparse.Namespace) -> int:
     result = curate(loaded, opts)
     if result.stats is not None:
         print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
-                             push_to_hub=recipe.push_to_hub, rejects=recipe.rejects,
-                             recipe=recipe_to_dict(recipe))  # fmt: skip
     return _finish(out, result)
 
 
@@ -248,6 +309,8 @@ def _inspect(args: argparse.Namespace) -> int:
 def _binarize(args: argparse.Namespace) -> int:
     from notus.data.pipeline import curate, load
 
+    _check_numbers(args)
+    _check_curation_files(args)
     loaded = load(args.input, args.format, args.split)
     if loaded.kind != "rated":
         raise NotusError(
@@ -273,6 +336,8 @@ def _binarize(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from notus.data.pipeline import curate, load
 
+    _check_numbers(args)
+    _check_curation_files(args)
     loaded = load(args.input, args.format, args.split)
     if loaded.kind == "rated":
         raise NotusError(
@@ -291,16 +356,19 @@ def _decontaminate(args: argparse.Namespace) -> int:
 
     from notus.core.runs import write_jsonl
     from notus.data.decontaminate import BenchmarkIndex
-    from notus.data.pipeline import _prompt_text, load
+    from notus.data.pipeline import _prompt_text, load, validated
     from notus.data.readers import write_rows
 
+    _check_numbers(args)
+    _check_files(args, [args.input], {"-o": args.output, "--clean-output": args.clean_output})
     loaded = load(args.input, args.format, args.split)
     index = BenchmarkIndex.from_paths(args.against, n=args.ngram, min_overlap=args.min_overlap)
     print("benchmark items: " + ", ".join(f"{k} {v}" for k, v in index.summary().items()))
-    rows = [r.row for r in loaded.records]
+    records, quarantined = validated(loaded)
+    rows = [r.row for r in records]
     hits = index.match([_prompt_text(r) for r in rows], progress=True)
     for h in hits:
-        rec = loaded.records[h["row"]]
+        rec = records[h["row"]]
         h["file"], h["line"] = rec.file, rec.line
     if args.output:
         write_jsonl(args.output, hits)
@@ -319,16 +387,24 @@ def _decontaminate(args: argparse.Namespace) -> int:
         write_rows([r for i, r in enumerate(rows) if i not in bad], args.clean_output)
     clean = len(rows) - len(hits)
     print(
-        f"rows in {len(rows) + len(loaded.rejects)} = rows out {clean} + filtered {len(hits)} (contaminated) "
-        f"+ quarantined {len(loaded.rejects)}"
+        f"rows in {len(rows) + len(quarantined)} = rows out {clean} + filtered {len(hits)} (contaminated) "
+        f"+ quarantined {len(quarantined)}"
     )
+    for rej in quarantined[:5]:
+        print(f"  quarantined {rej['file']}:{rej['line']} [{rej['field']}] {rej['reason']}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from notus.data.report import report_from_input
+    from notus.core.runs import write_jsonl
+    from notus.data.report import REPORT_FILES, report_from_input
 
-    paths = report_from_input(
+    _check_numbers(args)
+    out = Path(args.output)
+    rejects = Path(args.rejects) if args.rejects else out / "rejects.jsonl"
+    outputs = {f"-o ({name})": out / name for name in REPORT_FILES.values()} | {"rejects file": rejects}
+    _check_files(args, [args.input], outputs)
+    paths, result = report_from_input(
         args.input,
         args.output,
         _options(args, strategy=args.strategy, seed=args.seed),
@@ -337,4 +413,7 @@ def _report(args: argparse.Namespace) -> int:
         split=args.split,
     )
     print(f"report: {paths['markdown']} and {paths['html']}")
+    if result.rejects:
+        write_jsonl(rejects, result.rejects)
+        print(f"quarantined rows: {rejects}")
     return 0

@@ -130,6 +130,28 @@ def _shard(args: argparse.Namespace, n: int) -> list[int]:
     return list(range(index, n, count))
 
 
+def _check(args: argparse.Namespace, config_problems: list[str], source: str) -> None:
+    """All problems with the options at once, then no output that is (or holds) the input."""
+    from notus.core.runs import refuse_overwrite
+    from notus.data.numbers import in_range, problems
+
+    def as_flag(problem: str) -> str:  # "top_p 7.0: ..." -> "--top-p 7.0: ..."
+        name = problem.split(" ")[0].rstrip(":")
+        return f"--{name.replace('_', '-')}{problem[len(name) :]}" if hasattr(args, name) else problem
+
+    found = [as_flag(p) for p in config_problems] + problems(
+        in_range("--concurrency", args.concurrency, 1, integer=True),
+        in_range("--workers", args.workers, 1, integer=True),
+        None if getattr(args, "limit", None) is None else in_range("--limit", args.limit, 1, integer=True),
+    )
+    if found:
+        raise NotusError(f"{len(found)} invalid option(s): " + "; ".join(found))
+    out = args.output
+    outputs = {"-o": out, "settings file": f"{out}.settings.json", "request cache": args.cache or f"{out}.cache.sqlite",
+               "judgments file": f"{out}.judgments.jsonl", "worker parts": f"{out}.parts"}  # fmt: skip
+    refuse_overwrite([source], outputs)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from notus.feedback.engines import run_workers
     from notus.feedback.generate import GenerateConfig, generate
@@ -145,8 +167,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_prompts=args.batch_prompts,
     )
-    if problems := config.check():
-        raise NotusError("; ".join(problems))
+    _check(args, config.check(), args.prompts)
     prompts = load_prompts(args.prompts, args.split, args.limit)  # checked before any model loads
     if args.workers > 1:
         n = run_workers(lambda i, part: _worker_argv(args, i, part), args.workers, args.output)
@@ -178,11 +199,12 @@ def cmd_rate(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_prompts=args.batch_prompts,
     )
-    if problems := config.check():
-        raise NotusError("; ".join(problems))
-    if not Path(args.input).is_file():
+    if not Path(args.input).exists():
         raise NotusError(f"input file {args.input!r} does not exist")
+    _check(args, config.check(), args.input)
     rows = read_rows(args.input)
+    if not rows:
+        raise NotusError(f"{args.input}: no rows (the file is empty); run `notus feedback generate` first")
     check_rows(rows, args.input)
     if args.workers > 1:
         n = run_workers(lambda i, part: _worker_argv(args, i, part), args.workers, args.output)
@@ -206,6 +228,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
 
 
 def _merge_judgments(output: str, workers: int) -> None:
+    from notus.core.runs import write_jsonl
     from notus.feedback.store import read_rows
 
     records = []
@@ -213,9 +236,7 @@ def _merge_judgments(output: str, workers: int) -> None:
         path = Path(f"{output}.parts/part-{i:03d}.jsonl.judgments.jsonl")
         records += read_rows(path) if path.exists() else []
     records.sort(key=lambda r: r["row"])  # stable: keeps each row's judge requests in order
-    Path(f"{output}.judgments.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8"
-    )
+    write_jsonl(f"{output}.judgments.jsonl", records)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -223,7 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from notus.feedback.pipeline import FeedbackRecipe, run_pipeline
 
     recipe = load_recipe(FeedbackRecipe, args.recipe, args.overrides)
-    summary = run_pipeline(recipe, progress=not args.quiet)
+    summary = run_pipeline(recipe, progress=not args.quiet, inputs=(args.recipe,))
     failures = sum(summary["parse_failures"].values())
     print(
         f"{summary['rows']} prompts, {summary['completions']} completions, {summary['judge_requests']} judge answers "
@@ -239,5 +260,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.rated).is_file():
         raise NotusError(f"rated file {args.rated!r} does not exist")
     summary = feedback_report(args.rated)
-    print(json.dumps(summary, indent=2) if args.json else report_markdown(summary))
+    if not summary["rows"]:
+        raise NotusError(f"{args.rated}: no rows (the file is empty); run `notus feedback rate` first")
+    print(json.dumps(summary, indent=2, allow_nan=False) if args.json else report_markdown(summary))
     return 0

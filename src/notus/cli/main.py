@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from notus import __version__
@@ -33,7 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+REPORT_TO = "the notus issue tracker (issues of the notus repository)"
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """One line for an error caused by the input or the environment (not by a bug), else None."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not valid UTF-8 (byte {exc.start}: {exc.reason}); re-encode it as UTF-8"
+    if isinstance(exc, RecursionError):
+        return "an input is nested too deeply to read (e.g. JSON thousands of levels deep); flatten it"
+    if isinstance(exc, MemoryError):
+        return "out of memory while reading the input; use a smaller input or a machine with more memory"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return f"{where}{reason} (check the path, its permissions and the free disk space)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit 0 on success, 2 for bad input or environment (one `notus: error:` line,
+    no traceback), 1 for a bug (a traceback only with NOTUS_DEBUG=1), 130 when interrupted."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # `key=value` overrides may also follow options: `notus train dpo R --dataset D max_steps=2`
@@ -44,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         (parser.parse_args([args.group, "--help"]) if args.group else parser.print_help())
         return 0
+    debug = os.environ.get("NOTUS_DEBUG", "") not in ("", "0")
     try:
         return int(func(args) or 0)
     except NotusError as exc:
@@ -52,6 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("notus: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        message = _environment_error(exc)
+        if message is not None:
+            print(f"notus: error: {message}", file=sys.stderr)
+            return 2
+        print(
+            f"notus: internal error ({type(exc).__name__}: {str(exc)[:200]}); this is a bug in notus. "
+            f"Please report it to {REPORT_TO} with the command; run again with NOTUS_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

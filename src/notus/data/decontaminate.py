@@ -82,6 +82,25 @@ def load_benchmark_file(path: Path) -> list[Item]:
     return []
 
 
+def _load_checked(path: Path) -> list[Item]:
+    """`load_benchmark_file` with every way a file can be broken turned into one line naming it."""
+    try:
+        return load_benchmark_file(path)
+    except json.JSONDecodeError as exc:
+        why = f"line {exc.lineno}: not valid JSON ({exc.msg})"
+    except UnicodeDecodeError as exc:
+        why = f"invalid UTF-8 at byte offset {exc.start}"
+    except KeyError as exc:
+        why = f"an item has no field {exc}"
+    except csv.Error as exc:
+        why = f"not valid CSV ({exc})"
+    except OSError as exc:
+        why = f"cannot read it ({exc.strerror or exc})"
+    except (TypeError, AttributeError, IndexError, ValueError, RecursionError) as exc:
+        why = f"an item of the wrong shape ({type(exc).__name__}: {exc})"
+    raise DataError(f"--against {path}: {why}; fix the file or leave it out of --against")
+
+
 def load_hub_benchmark(name: str) -> list[Item]:
     from datasets import load_dataset
 
@@ -120,7 +139,7 @@ class BenchmarkIndex:
             if not p.exists():
                 raise DataError(f"--against {p}: no such file or folder")
             files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-            found = [item for f in files for item in load_benchmark_file(f)]
+            found = [item for f in files for item in _load_checked(f)]
             if not found:
                 raise DataError(
                     f"--against {p}: no benchmark file recognised (see `notus data decontaminate --help`)"

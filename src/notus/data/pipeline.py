@@ -202,8 +202,22 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     ledger.check(stats.rows_out)
 
 
+def _response_keys(kind: str) -> tuple[str, ...]:
+    return ("chosen", "rejected") if kind == "pairs" else ("completion",)
+
+
+def validated(loaded: Loaded) -> tuple[list[Record], list[dict[str, Any]]]:
+    """The rows that pass validation (repaired where a rule allows) and all quarantined inputs
+    (the reader's, the format's and validation's), for steps that do not binarize."""
+    if loaded.kind == "rated":
+        records, rejects, _, _ = validate_rated(loaded.records)
+    else:
+        records, rejects = validate_pairs(loaded.records, _response_keys(loaded.kind))
+    return records, loaded.rejects + rejects
+
+
 def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    keys = ("chosen", "rejected") if loaded.kind == "pairs" else ("completion",)
+    keys = _response_keys(loaded.kind)
     records, rejects = validate_pairs(loaded.records, keys)
     result.rejects += rejects
     ledger.quarantined += len(rejects)

@@ -10,7 +10,12 @@ Rules (documented in docs/data.md):
   valid UTF-8 or not a JSON object is quarantined (file, line, reason), never dropped silently.
 - `*.pydict.jsonl` (or a JSONL line starting with `{'`): one Python dict literal per line, parsed
   with `ast.literal_eval` (never `eval`).
-- JSON: a list of objects, an object holding one list (`data`, `rows`, `train`...), or one object.
+- JSON: a list of objects, an object holding one list (`data`, `rows`, `train`...), or one object
+  (one row: an object with an `instruction`, `prompt`, `messages`... key is never unwrapped).
+- The content decides, not the name: a file starting with `[` is a JSON array, a `.json` file that
+  holds JSON lines is read as JSON lines, gzip is recognised by its magic bytes (any name), and so is
+  Parquet; zip archives and other binary files are refused with a clear error.
+- CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
 - CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
   but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`.
@@ -20,13 +25,18 @@ from __future__ import annotations
 
 import ast
 import csv
+import gzip
+import io
 import json
 import re
+import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from notus.core.errors import DataError
+from notus.core.runs import atomic_path, strict_json, write_jsonl
 
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -46,6 +56,10 @@ def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> di
     return {"file": file, "line": line, "field": field, "reason": reason, "raw": (text or "")[:500]}
 
 
+ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "chosen", "question"})
+GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
+
+
 def read_records(path: str | Path, split: str | None = None) -> tuple[list[Record], list[dict[str, Any]]]:
     """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read."""
     p = Path(path)
@@ -55,69 +69,128 @@ def read_records(path: str | Path, split: str | None = None) -> tuple[list[Recor
         if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
             return _read_hub(str(path), split), []
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
-    name = p.name.lower()
-    if name.endswith(".parquet"):
-        return _read_parquet(p), []
-    if name.endswith(".csv"):
-        return _read_csv(p)
-    if name.endswith(".json"):
-        return _read_json(p)
-    return _read_jsonl(p, python_literals=name.endswith(".pydict.jsonl"))
+    try:
+        return _read_file(p)
+    except OSError as exc:
+        raise DataError(
+            f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
+        ) from None
 
 
-def _read_jsonl(p: Path, python_literals: bool) -> tuple[list[Record], list[dict[str, Any]]]:
-    records, rejects = [], []
+def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
+    """By content first (gzip, Parquet, JSON array vs JSON lines), then by the file name."""
     with p.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                rejects.append(
-                    reject(str(p), number, "<line>", f"invalid UTF-8 at byte {exc.start}", repr(raw[:200]))
-                )
-                continue
-            if number == 1:
-                text = text.removeprefix("\ufeff")
-            text = text.strip()
-            if not text:
-                continue
-            try:
-                if python_literals or text.startswith("{'"):
-                    value = ast.literal_eval(text)
-                else:
-                    value = json.loads(text)
-            except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
-                kind = "Python literal" if python_literals or text.startswith("{'") else "JSON"
-                msg = getattr(exc, "msg", None) or str(exc).split("\n")[0]
-                rejects.append(reject(str(p), number, "<line>", f"not valid {kind} ({msg})", text))
-                continue
-            if not isinstance(value, dict):
-                rejects.append(
-                    reject(str(p), number, "<line>", f"a {type(value).__name__}, expected an object", text)
-                )
-                continue
-            records.append(Record(value, str(p), number))
+        head = fh.read(4096)
+    name = p.name.lower()
+    if head.startswith(PARQUET_MAGIC) or name.endswith(".parquet"):
+        return _read_parquet(p), []
+    compressed = head.startswith(GZIP_MAGIC)
+    if compressed:
+        name = name.removesuffix(".gz")
+        head = _gunzip_head(p)
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{p}: UTF-16 text; re-encode it as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)")
+    elif head.startswith(ZIP_MAGIC) or b"\x00" in head:
+        what = "a zip archive (or .xlsx)" if head.startswith(ZIP_MAGIC) else "a binary file"
+        raise DataError(
+            f"{p}: {what}, not JSON lines, JSON, CSV or Parquet; unpack or export it as .jsonl first"
+        )
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    if name.endswith(".csv"):
+        return _read_csv(p, _read_bytes(p, compressed))
+    if first == b"[" or name.endswith(".json"):
+        data = _read_bytes(p, compressed)
+        try:
+            return _read_json(p, data)
+        except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
+            pass
+    try:
+        with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
+            records, rejects = _read_jsonl(p, fh, python_literals=name.endswith(".pydict.jsonl"))
+    except GZIP_ERRORS as exc:
+        if not compressed:
+            raise
+        raise _damaged_gzip(p, exc) from None
+    if not records and rejects and first == b"{":  # one object spread over several lines
+        try:
+            return _read_json(p, _read_bytes(p, compressed))
+        except (_NotOneDocument, DataError):
+            pass
     return records, rejects
 
 
-def _read_json(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _damaged_gzip(p: Path, exc: BaseException) -> DataError:
+    return DataError(f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`")
+
+
+def _gunzip_head(p: Path) -> bytes:
     try:
-        data = json.loads(p.read_bytes().decode("utf-8").removeprefix("\ufeff"))
+        with gzip.open(p, "rb") as fh:
+            return fh.read(4096)
+    except GZIP_ERRORS as exc:
+        raise _damaged_gzip(p, exc) from None
+
+
+def _read_bytes(p: Path, compressed: bool) -> bytes:
+    if not compressed:
+        return p.read_bytes()
+    try:
+        return gzip.decompress(p.read_bytes())
+    except GZIP_ERRORS as exc:
+        raise _damaged_gzip(p, exc) from None
+
+
+def _decode(p: Path, data: bytes) -> str:
+    """The file's text (UTF-8, BOM removed); an error names the line and byte offset otherwise."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        return [], [
-            reject(str(p), 1, "<file>", f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8")
-        ]
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{p}:{line}: invalid UTF-8 at byte offset {exc.start}; re-encode the file as UTF-8 "
+            f"(e.g. `iconv -f latin1 -t utf-8`)"
+        ) from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (use null or a number)")
+
+
+STRICT_JSON = json.JSONDecoder(parse_constant=_no_constants)  # one decoder, not one per line
+
+
+class _NotOneDocument(Exception):
+    """The text holds several JSON values one after another (JSON lines)."""
+
+
+def _read_json(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
+    text = _decode(p, data)
+    try:
+        data = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
-        return [], [reject(str(p), exc.lineno, "<file>", f"not valid JSON ({exc.msg}, column {exc.colno})")]
+        if exc.msg == "Extra data":
+            raise _NotOneDocument from None
+        raise DataError(
+            f"{p}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}, byte offset {exc.pos}); "
+            f"fix the file or write one object per line (.jsonl)"
+        ) from None
+    except ValueError as exc:  # NaN / Infinity
+        match = re.search(r"\b(NaN|-?Infinity)\b", text)
+        line = text.count("\n", 0, match.start()) + 1 if match else 1
+        raise DataError(f"{p}:{line}: {exc}") from None
+    except RecursionError:
+        raise DataError(f"{p}: JSON nested too deeply to read; flatten the file") from None
     if isinstance(data, dict):
         lists = [
             k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
         ]
-        data = data[lists[0]] if len(lists) == 1 else [data]
+        is_row = not ROW_KEYS.isdisjoint(data)  # one row (its `completions` are not the rows)
+        data = data[lists[0]] if len(lists) == 1 and not is_row else [data]
     if not isinstance(data, list):
-        return [], [
-            reject(str(p), 1, "<file>", f"a JSON {type(data).__name__}, expected a list of objects", data)
-        ]
+        raise DataError(f"{p}: a JSON {type(data).__name__}, expected a list of objects (or one object)")
     records, rejects = [], []
     for i, value in enumerate(data, start=1):
         if isinstance(value, dict):
@@ -131,36 +204,68 @@ def _read_json(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
     return records, rejects
 
 
+def _read_jsonl(p: Path, fh: IO[bytes], python_literals: bool) -> tuple[list[Record], list[dict[str, Any]]]:
+    records, rejects = [], []
+    for number, raw in enumerate(fh, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"invalid UTF-8 at byte {exc.start} of the line; re-encode the file as UTF-8"
+            rejects.append(reject(str(p), number, "<line>", reason, repr(raw[:200])))
+            continue
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        text = text.strip()
+        if not text:
+            continue
+        literal = python_literals or text.startswith("{'")
+        try:
+            value = ast.literal_eval(text) if literal else STRICT_JSON.decode(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+            msg = getattr(exc, "msg", None) or str(exc).split("\n")[0] or "nested too deeply"
+            kind = "Python literal" if literal else "JSON"
+            rejects.append(reject(str(p), number, "<line>", f"not valid {kind} ({msg})", text))
+            continue
+        if not isinstance(value, dict):
+            rejects.append(
+                reject(str(p), number, "<line>", f"a {type(value).__name__}, expected an object", text)
+            )
+            continue
+        records.append(Record(value, str(p), number))
+    return records, rejects
+
+
 def _decode_cell(value: str) -> Any:
     if value[:1] in "[{":
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return STRICT_JSON.decode(value)
+        except (ValueError, RecursionError):  # text that only looks like JSON stays text
             return value
     return value
 
 
-def _read_csv(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_csv(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
+    """CSV rows (one cell may be as large as the file); an unclosed quote is an error, not one row."""
     records, rejects = [], []
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.DictReader(io.StringIO(_decode(p, data), newline=""), strict=True)
+    line = 1
     try:
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                line = reader.line_num
-                if None in row:
-                    rejects.append(
-                        reject(str(p), line, "<line>", "more cells than header columns", row[None])
-                    )
-                    continue
-                missing = [k for k, v in row.items() if v is None]
-                if missing:
-                    rejects.append(reject(str(p), line, missing[0], "fewer cells than header columns", row))
-                    continue
-                records.append(Record({k: _decode_cell(v) for k, v in row.items()}, str(p), line))
-    except UnicodeDecodeError as exc:
-        rejects.append(reject(str(p), 0, "<file>", f"invalid UTF-8 at byte {exc.start}; re-encode as UTF-8"))
+        for row in reader:
+            start, line = line + 1, reader.line_num
+            if None in row:
+                rejects.append(reject(str(p), start, "<line>", "more cells than header columns", row[None]))
+                continue
+            missing = [k for k, v in row.items() if v is None]
+            if missing:
+                rejects.append(reject(str(p), start, missing[0], "fewer cells than header columns", row))
+                continue
+            records.append(Record({k: _decode_cell(v) for k, v in row.items()}, str(p), start))
     except csv.Error as exc:
-        rejects.append(reject(str(p), 0, "<file>", f"not valid CSV ({exc})"))
+        raise DataError(
+            f'{p}:{line + 1}: not valid CSV ({exc}); a quote (") opened in this row is not closed '
+            f'where expected: close it, or double quotes inside a quoted cell ("")'
+        ) from None
     return records, rejects
 
 
@@ -168,10 +273,31 @@ def _read_parquet(p: Path) -> list[Record]:
     import pyarrow.parquet as pq
 
     try:
-        rows = pq.read_table(p).to_pylist()
+        table = pq.read_table(p)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    return [Record(r, str(p), i) for i, r in enumerate(rows, start=1)]
+    binary = [f.name for f in table.schema if _holds_binary(f.type)]
+    if binary:
+        raise DataError(
+            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
+            f"decode them to strings (or drop them) before using the file"
+        )
+    return [Record(r, str(p), i) for i, r in enumerate(table.to_pylist(), start=1)]
+
+
+def _holds_binary(t: Any) -> bool:
+    """A pyarrow type that is or contains bytes (lists and structs are looked into)."""
+    import pyarrow as pa
+
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _holds_binary(t.value_type)
+    if pa.types.is_struct(t):
+        return any(_holds_binary(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_map(t):
+        return _holds_binary(t.key_type) or _holds_binary(t.item_type)
+    return False
 
 
 def _dataset_records(ds: Any, name: str) -> list[Record]:
@@ -209,36 +335,38 @@ def _read_hub(repo_id: str, split: str | None) -> list[Record]:
     return _dataset_records(ds, repo_id)
 
 
-def _jsonable_cells(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in row.items()}
+def _jsonable_cells(row: dict[str, Any], where: str) -> dict[str, Any]:
+    return {
+        k: strict_json(v, f"{where} field {k!r}") if isinstance(v, list | dict) else v for k, v in row.items()
+    }
 
 
 def write_rows(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write rows by the path's suffix: .jsonl, .json, .parquet, .csv; no suffix = `datasets` folder."""
+    """Write rows by the path's suffix: .jsonl, .json, .parquet, .csv; no suffix = `datasets` folder.
+    Strict JSON (no NaN), written to a temporary file first and renamed (`atomic_path`)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     name = p.name.lower()
-    if name.endswith(".jsonl"):
-        with p.open("w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    elif name.endswith(".json"):
-        p.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    elif name.endswith(".parquet"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pylist(rows), p)
-    elif name.endswith(".csv"):
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-        with p.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(_jsonable_cells(r) for r in rows)
-    elif p.suffix == "":
-        from datasets import Dataset
-
-        Dataset.from_list(rows).save_to_disk(str(p))
-    else:
+    if not name.endswith((".jsonl", ".json", ".parquet", ".csv")) and p.suffix != "":
         raise DataError(f"{p}: unknown output type; use .jsonl, .json, .parquet, .csv or a folder name")
+    if name.endswith(".jsonl"):
+        write_jsonl(p, rows)
+        return p
+    with atomic_path(p) as tmp:
+        if name.endswith(".json"):
+            tmp.write_text(strict_json(rows, str(p), indent=1), encoding="utf-8")
+        elif name.endswith(".parquet"):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(rows), tmp)
+        elif name.endswith(".csv"):
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(_jsonable_cells(r, f"{p} row {n}") for n, r in enumerate(rows, 1))
+        else:
+            from datasets import Dataset
+
+            Dataset.from_list(rows).save_to_disk(str(tmp))
     return p

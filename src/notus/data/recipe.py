@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from notus.core.errors import NotusError
+from notus.data import numbers
 
 
 @dataclass
@@ -47,15 +48,15 @@ class CurateRecipe:
 
         problems = []
         try:
-            parse_strategy(self.strategy, min_margin=max(self.min_margin, 0))
+            parse_strategy(self.strategy)  # min_margin is checked below
         except NotusError as exc:
             problems.append(f"strategy: {exc}")
         if self.format is not None and self.format not in FORMATS:
             problems.append(f"format: unknown {self.format!r}; choose one of {', '.join(FORMATS.names())}")
-        if not 0 <= self.test_size < 1:
-            problems.append(f"test_size: {self.test_size} is not in [0, 1)")
-        if self.min_margin < 0:
-            problems.append(f"min_margin: {self.min_margin} is negative")
-        if self.near_dup is not None and not 0 < self.near_dup <= 1:
-            problems.append(f"near_dup: {self.near_dup} is not in (0, 1]")
-        return problems
+        return problems + numbers.problems(
+            numbers.in_range("test_size", self.test_size, 0, 1, high_open=True),
+            numbers.in_range("min_margin", self.min_margin, 0),
+            None
+            if self.near_dup is None
+            else numbers.in_range("near_dup", self.near_dup, 0, 1, low_open=True),
+        )

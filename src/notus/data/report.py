@@ -18,7 +18,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from notus.core.errors import NotusError
+from notus.core.runs import atomic_write, strict_json
 from notus.data.strategies import aspect_ratings, parse_strategy
+
+REPORT_FILES = {"markdown": "report.md", "html": "report.html", "json": "report.json"}
 
 
 def _text(msgs: Any) -> str:
@@ -258,10 +262,9 @@ def write_curation_report(
     compare: tuple[str, str] = ("notus", "zephyr"),
 ) -> dict[str, Path]:
     """Write report.md, report.html (self-contained) and report.json from in-memory rows."""
-    import json
-
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise NotusError(f"{out} is a file; the report needs a folder (-o REPORT_FOLDER)")
     s = summarize(pairs, rated, ledger, hits, compare)
     sections, plots = _markdown(s, title), _plots(s)
     plot_for = {
@@ -286,11 +289,16 @@ def write_curation_report(
                 f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot_for[heading]]}'>"
             )
     page.append("</body></html>")
-    paths = {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json"}
-    paths["markdown"].write_text("\n".join(md), encoding="utf-8")
-    paths["html"].write_text("\n".join(page), encoding="utf-8")
+    paths = {key: out / name for key, name in REPORT_FILES.items()}
     s.pop("lengths")
-    paths["json"].write_text(json.dumps(s, indent=1, default=str), encoding="utf-8")
+    texts = {
+        "markdown": "\n".join(md),
+        "html": "\n".join(page),
+        "json": strict_json(s, str(paths["json"]), indent=1, default=str),
+    }
+    for key, text in texts.items():
+        with atomic_write(paths[key]) as fh:
+            fh.write(text)
     return paths
 
 
@@ -330,14 +338,15 @@ def report_from_input(
     fmt: str | None = None,
     split: str | None = None,
 ) -> dict[str, Path]:
-    """Load, curate (binarize with `opts.strategy` for rated input) and write the report."""
+    """Load, curate (binarize with `opts.strategy` for rated input) and write the report; the report's
+    paths and the curation result (its rejects are for the caller to write)."""
     from notus.data.pipeline import curate, load
 
     loaded = load(path, fmt, split)
     result = curate(loaded, opts)
     print(result.ledger.summary())
     title = f"Curation report: {Path(path).name} ({loaded.format.name})"
-    return write_curation_report(
+    paths = write_curation_report(
         out_dir,
         result.rows if result.kind == "pairs" or result.kind == "rated" else [],
         rated=result.rated or None,
@@ -346,3 +355,4 @@ def report_from_input(
         title=title,
         compare=(opts.strategy, compare),
     )
+    return paths, result

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from notus.core.errors import NotusError
 from notus.core.registry import Registry
+from notus.data.numbers import in_range, problems
 
 ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 ASPECT_SET = frozenset(ASPECTS)
@@ -104,9 +105,11 @@ def _weighted(arg: str) -> Scorer:
             raise NotusError(
                 f"weighted strategy: {part!r} is not ASPECT=WEIGHT, e.g. helpfulness=2"
             ) from None
-    if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) == 0:
+    bad = problems(*(in_range(f"weight of {a}", w, 0) for a, w in weights.items()))
+    if not weights or bad or sum(weights.values()) == 0:
         raise NotusError(
-            "weighted strategy needs non-negative weights, e.g. weighted:helpfulness=2,honesty=1"
+            "weighted strategy needs finite non-negative weights, not all 0, e.g. "
+            "weighted:helpfulness=2,honesty=1" + (f" ({'; '.join(bad)})" if bad else "")
         )
 
     def score(c: dict[str, Any]) -> float | None:
@@ -150,7 +153,7 @@ def parse_strategy(
     ):
         if value not in allowed:
             raise NotusError(f"unknown {what} policy {value!r}; choose one of: {', '.join(allowed)}")
-    if min_margin < 0:
-        raise NotusError(f"min margin must be >= 0, got {min_margin}")
+    if bad := in_range("min margin", min_margin, 0):
+        raise NotusError(bad)
     equal = (base == "zephyr") if allow_equal is None else allow_equal
     return Strategy(name, scorer, rejected, top_tie, equal, min_margin)  # type: ignore[arg-type]

@@ -6,12 +6,13 @@
 
 Repair rules (rated rows; each repair is counted in the summary):
 - a rating given as a number, " 4 ", "4.0" -> "4"; "n/a", "NA", "", None -> "N/A";
-- an `overall_score` given as text ("8.5") -> 8.5; a missing `source` -> "";
+- an `overall_score` given as text ("8.5") -> 8.5; a missing or null `source` -> "";
 - an `instruction` or `response` with surrounding whitespace is kept as is (it is data).
 Quarantine rules (the row goes to the rejects file with file, line, field and reason):
 - `instruction` missing or not text; `completions` not a list; a completion not an object or
   without a text `response`; `annotations` not an object;
-- a rating that is not 1-5 or N/A (e.g. "6", "0", "abc"); an `overall_score` outside 1-10 or not a number;
+- a rating that is not 1-5 or N/A (e.g. "6", "0", "abc"); an `overall_score` outside 1-10, NaN, not a
+  number or a boolean (`true` is not 1.0);
 - an `id`/`prompt_id` seen before on a row with a different instruction (a true duplicate row is
   not quarantined: the duplicate-prompt filter removes it and counts it).
 Pair rows: a chosen or rejected list with no assistant message is quarantined.
@@ -50,7 +51,7 @@ def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
         raise Quarantine(where, f"rating {value!r} is not 1-5 or N/A") from None
     if not 1 <= number <= 5 or number != int(number):  # NaN and infinities fail the range first
         raise Quarantine(where, f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
-    if not isinstance(value, str) or text != str(int(number)):
+    if value != str(int(number)):  # 4, 4.0, "4.0" and " 4 " are all repairs
         repairs["rating written as number/padded text -> '1'..'5'"] += 1
     return str(int(number))
 
@@ -94,12 +95,16 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
         fixed[aspect] = entry
     out["annotations"] = fixed
     score = c.get("overall_score")
+    if isinstance(score, bool):  # float(True) is 1.0, but a bool is not a score
+        raise Quarantine(
+            f"{where}.overall_score", f"overall_score {score!r} is a boolean, expected a number 1-10"
+        )
     if score is not None and score != "":
         try:
             number = float(score)
         except (TypeError, ValueError):
             raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is not a number") from None
-        if not 1 <= number <= 10:
+        if not 1 <= number <= 10:  # NaN and infinities fail too
             raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is outside 1-10")
         if not isinstance(score, int | float):
             repairs["overall_score written as text -> number"] += 1
@@ -169,8 +174,7 @@ def validate_rated(
             if source or source == "":
                 kept.append(rec)  # unchanged rows are not copied
                 continue
-            if "source" not in row:
-                repairs["missing source -> ''"] += 1
+            repairs["missing source -> ''"] += 1
             kept.append(Record({**row, "source": ""}, rec.file, rec.line))
             continue
         try:
@@ -196,7 +200,7 @@ def validate_rated(
         except Quarantine as exc:
             rejects.append(reject(rec.file, rec.line, exc.field, str(exc), row))
             continue
-        if "source" not in row:
+        if not row.get("source") and row.get("source") != "":
             repairs["missing source -> ''"] += 1
         kept.append(
             Record({**row, "source": row.get("source") or "", "completions": completions}, rec.file, rec.line)

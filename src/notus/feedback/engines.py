@@ -102,6 +102,11 @@ def run_workers(make_argv: Callable[[int, Path], list[str]], workers: int, outpu
     """
     output = Path(output)
     parts_dir = Path(f"{output}.parts")
+    if output.is_file() and output.stat().st_size and not parts_dir.is_dir():
+        raise NotusError(
+            f"{output} already exists and was not written by `notus feedback --workers` (no {parts_dir.name} "
+            f"beside it); notus replaces only its own outputs: choose a new output path"
+        )
     parts_dir.mkdir(parents=True, exist_ok=True)
     parts = [parts_dir / f"part-{i:03d}.jsonl" for i in range(workers)]
     procs = [

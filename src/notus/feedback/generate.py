@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from notus.core.errors import NotusError
+from notus.data import numbers
 from notus.feedback.prompts import PRINCIPLES, principle_system_prompt
 from notus.feedback.store import ResumableOutput
 from notus.llm.contract import GenerationParams, Model
@@ -46,9 +47,14 @@ class GenerateConfig:
         ]
         if not self.models:
             problems.append("models: give at least one model")
-        if self.n < 1 or self.max_new_tokens < 1 or self.batch_prompts < 1:
-            problems.append("n, max_new_tokens and batch_prompts must be at least 1")
-        return problems
+        return problems + numbers.problems(
+            numbers.in_range("n", self.n, 1, integer=True),
+            numbers.in_range("max_new_tokens", self.max_new_tokens, 1, integer=True),
+            numbers.in_range("batch_prompts", self.batch_prompts, 1, integer=True),
+            numbers.in_range("temperature", self.temperature, 0),
+            numbers.in_range("top_p", self.top_p, 0, 1, low_open=True),
+            numbers.in_range("seed", self.seed, 0, integer=True),
+        )
 
 
 def empty_completion(model: str, principle: str, system_prompt: str, response: str) -> dict[str, Any]:

@@ -12,13 +12,13 @@ the same command resumes: nothing already generated or judged is requested again
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from notus.core.errors import RecipeError
-from notus.core.runs import start_run, write_jsonl
+from notus.core.runs import atomic_write, refuse_overwrite, start_run, strict_json, write_jsonl
+from notus.data import numbers
 from notus.feedback import generate as gen
 from notus.feedback import rate as rt
 from notus.feedback.engines import open_model
@@ -47,6 +47,13 @@ class FeedbackRecipe:
     generate: gen.GenerateConfig = field(default_factory=gen.GenerateConfig)
     rate: rt.RateConfig = field(default_factory=rt.RateConfig)
     binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
+
+    def check(self) -> list[str]:
+        return (
+            []
+            if self.limit is None
+            else numbers.problems(numbers.in_range("limit", self.limit, 1, integer=True))
+        )
 
 
 @dataclass
@@ -103,7 +110,17 @@ def _register_backends() -> None:
     import notus.llm.vllm_backend  # noqa: F401
 
 
-def run_pipeline(recipe: FeedbackRecipe, progress: bool = True) -> dict[str, Any]:
+OUTPUT_FILES = ("recipe.yaml", "generated.jsonl", "rated.jsonl", "rated.jsonl.judgments.jsonl", "pairs.jsonl",
+                "report.json", "report.md")  # fmt: skip
+
+
+def run_pipeline(recipe: FeedbackRecipe, progress: bool = True, inputs: tuple = ()) -> dict[str, Any]:
+    """generate -> rate -> binarize into `recipe.output_dir`; `inputs` (e.g. the recipe file) and the
+    prompts are never among the files it writes."""
+    out_dir = Path(recipe.output_dir)
+    refuse_overwrite(
+        [recipe.prompts, *inputs], {f"output_dir file {name}": out_dir / name for name in OUTPUT_FILES}
+    )
     prompts = validate(recipe)
     out = start_run(recipe.output_dir, recipe)
     generated, rated = out / "generated.jsonl", out / "rated.jsonl"
@@ -136,6 +153,10 @@ def run_pipeline(recipe: FeedbackRecipe, progress: bool = True) -> dict[str, Any
     summary = feedback_report(rated, stats.as_dict())
     used = {"judge": judge, **({"critic": critic} if critic is not judge and critic else {}), **models}
     summary["cache"] = {name: vars(m.stats) for name, m in used.items() if hasattr(m, "stats")}
-    (out / "report.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (out / "report.md").write_text(report_markdown(summary), encoding="utf-8")
+    for name, text in (
+        ("report.json", strict_json(summary, "report.json", indent=2)),
+        ("report.md", report_markdown(summary)),
+    ):
+        with atomic_write(out / name) as fh:
+            fh.write(text)
     return summary

@@ -21,6 +21,8 @@ from typing import Any
 from tqdm import tqdm
 
 from notus.core.errors import DataError, NotusError
+from notus.core.runs import atomic_write, strict_json
+from notus.data import numbers
 from notus.feedback.parse import AspectRating, parse_aspect, parse_critique
 from notus.feedback.prompts import ASPECTS, TYPED_ASPECTS, aspect_conversation, critique_conversation
 from notus.feedback.store import ResumableOutput
@@ -48,7 +50,12 @@ class RateConfig:
         problems = [f"aspects: {a!r} is not one of {', '.join(ASPECTS)} (or 'all')" for a in bad]
         if not (self.aspects or self.overall or self.critique):
             problems.append("nothing to rate: give aspects, overall or critique")
-        return problems
+        return problems + numbers.problems(
+            numbers.in_range("max_new_tokens", self.max_new_tokens, 1, integer=True),
+            numbers.in_range("critique_max_new_tokens", self.critique_max_new_tokens, 1, integer=True),
+            numbers.in_range("batch_prompts", self.batch_prompts, 1, integer=True),
+            numbers.in_range("seed", self.seed, 0, integer=True),
+        )
 
 
 def check_rows(rows: list[dict[str, Any]], where: str) -> None:
@@ -155,7 +162,8 @@ def rate(
         kept = [
             line for line in judgments_path.read_text("utf-8").splitlines() if json.loads(line)["row"] in done
         ]
-    judgments_path.write_text("".join(line + "\n" for line in kept), "utf-8")
+    with atomic_write(judgments_path) as fh:
+        fh.write("".join(line + "\n" for line in kept))
     aspect_params = GenerationParams(max_new_tokens=config.max_new_tokens, temperature=0.0, seed=config.seed)
     critique_params = GenerationParams(
         max_new_tokens=config.critique_max_new_tokens, temperature=0.0, seed=config.seed
@@ -178,7 +186,7 @@ def rate(
                 rated, records = rate_row(
                     rows[i], [answers[i, k] for k in range(len(requests[i]))], config, indices[i]
                 )
-                jf.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+                jf.write("".join(strict_json(r, str(judgments_path)) + "\n" for r in records))
                 jf.flush()
                 out.append(rated)
                 bar.update(1)

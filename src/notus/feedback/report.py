@@ -11,27 +11,42 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from notus.feedback.store import read_rows
+from notus.core.errors import DataError
+from notus.feedback.store import read_located
 
 
 def feedback_report(rated_path: str | Path, binarize_stats: dict[str, Any] | None = None) -> dict[str, Any]:
-    rows = read_rows(rated_path)
+    located = read_located(Path(rated_path))
+    rows = [row for _, row in located]
     judgments_path = Path(f"{rated_path}.judgments.jsonl")
-    judgments = read_rows(judgments_path) if judgments_path.exists() else []
+    judged = read_located(judgments_path) if judgments_path.exists() else []
+    judgments = [record for _, record in judged]
     ratings: dict[str, Counter] = {}
     status: dict[str, Counter] = {}
     problems: dict[str, Counter] = {}
-    for record in judgments:
-        kind = record["kind"]
-        entries = record.get("ratings") or [{"rating": record.get("score"), "status": record["status"],
-                                             "problem": record.get("problem", "")}]  # fmt: skip
-        for e in entries:
-            status.setdefault(kind, Counter())[e["status"]] += 1
-            ratings.setdefault(kind, Counter())[
-                str(e["rating"]) if e["rating"] is not None else "unparsed"
-            ] += 1
-            if e["status"] == "unparsed":
-                problems.setdefault(kind, Counter())[e["problem"].split(" '")[0][:60]] += 1
+    for where, record in judged:
+        try:
+            kind = record["kind"]
+            entries = record.get("ratings") or [{"rating": record.get("score"), "status": record["status"],
+                                                 "problem": record.get("problem", "")}]  # fmt: skip
+            for e in entries:
+                status.setdefault(kind, Counter())[e["status"]] += 1
+                ratings.setdefault(kind, Counter())[
+                    str(e["rating"]) if e["rating"] is not None else "unparsed"
+                ] += 1
+                if e["status"] == "unparsed":
+                    problems.setdefault(kind, Counter())[str(e["problem"]).split(" '")[0][:60]] += 1
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DataError(
+                f"{where}: not a judgment record of `notus feedback rate` (field {exc} missing or of the "
+                f"wrong type: it needs kind, and ratings[] or status); re-run the rate step"
+            ) from None
+    for where, row in located:
+        completions = row.get("completions", [])
+        if not isinstance(completions, list) or not all(isinstance(c, dict) for c in completions):
+            raise DataError(
+                f"{where}: field 'completions' must be a list of objects (as `notus feedback` writes)"
+            )
     models = Counter(c.get("model", "") for r in rows for c in r.get("completions", []))
     return {
         "rows": len(rows),

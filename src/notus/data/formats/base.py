@@ -10,6 +10,7 @@ cannot map, and that row is quarantined with file, line, field and reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,11 @@ class Format:
                 out.append(rec if row is rec.row else Record(row, rec.file, rec.line))  # unchanged: reused
             except RowError as exc:
                 rejects.append(reject(rec.file, rec.line, exc.field, str(exc), rec.row))
+            except (TypeError, AttributeError, KeyError, IndexError) as exc:  # a field of another shape
+                why = (
+                    f"row of format {self.name} has a field of the wrong shape ({type(exc).__name__}: {exc})"
+                )
+                rejects.append(reject(rec.file, rec.line, "<row>", why, rec.row))
         if self.group:
             out = group_records(out)
         return out, rejects
@@ -102,10 +108,14 @@ def messages(value: Any, field: str, default_role: str = "assistant") -> list[di
 
 
 def score_value(value: Any) -> float | None:
+    """A finite number, or None (a bool, NaN or text is not a score)."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return None if value is None else float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def pair(prompt: list, chosen: list, rejected: list, **extra: Any) -> dict[str, Any]:

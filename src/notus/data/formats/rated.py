@@ -17,10 +17,9 @@ def _raw_uf(row: dict) -> dict:
         raise RowError(
             "completions", f"completions is a {type(row['completions']).__name__}, expected a list"
         )
-    if "source" in row and "models" in row:
-        return row  # nothing to add: the row is not copied
+    if "models" in row:
+        return row  # nothing to add: the row is not copied (a missing source is repaired, and counted, later)
     out = dict(row)
-    out.setdefault("source", "")
     if "models" not in out:
         out["models"] = (
             row["model_names"]
@@ -47,6 +46,9 @@ def _distilabel(row: dict) -> dict:
         raise RowError("ratings", f"{len(ratings)} ratings for {len(gens)} generations")
     models = row.get("generation_models") or row.get("model_names") or row.get("models") or [""] * len(gens)
     rationales = row.get("rationales") or [""] * len(gens)
+    for name, value in (("generation_models", models), ("rationales", rationales)):
+        if not isinstance(value, list):
+            raise RowError(name, f"{name} is a {type(value).__name__}, expected a list")
     aspect = str(row.get("aspect") or "overall_rating").replace("-", "_")
     completions = []
     for i, text in enumerate(gens):
@@ -100,13 +102,13 @@ def _is_critique(row: dict) -> bool:
 def _critique(row: dict) -> dict:
     user = next(
         (
-            m["content"]
+            str(m.get("content", ""))
             for m in row["messages"]
-            if m.get("role") == "user" and "<instruction>" in m["content"]
+            if m.get("role") == "user" and "<instruction>" in str(m.get("content", ""))
         ),
         "",
     )
-    answer = next((m["content"] for m in row["messages"] if m.get("role") == "assistant"), "")
+    answer = next((str(m.get("content", "")) for m in row["messages"] if m.get("role") == "assistant"), "")
     found = {k: TAG[k].search(user if k in ("instruction", "response") else answer) for k in TAG}
     for key in ("instruction", "response", "score"):
         if found[key] is None:
