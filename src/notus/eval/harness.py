@@ -14,13 +14,15 @@ data (Winogrande) is reported as skipped. Local models run with lm-eval's `hf` m
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from notus.core.errors import NotusError
+from notus.core.errors import DataError, NotusError
+from notus.eval.files import read_json
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,14 @@ def reference_scores(folder: str | Path) -> dict[str, float]:
     """Leaderboard metrics from a folder of lm-eval result JSONs (e.g. reference_results/notus-7b-v1)."""
     found: dict[str, float] = {}
     for path in sorted(Path(folder).glob("*.json")):
-        results = json.loads(path.read_text()).get("results", {})
+        data = read_json(path, "lm-eval results")
+        results = data.get("results", {}) if isinstance(data, dict) else {}
         for spec in LEADERBOARD_V1:
             key = REFERENCE_KEYS.get(spec.name, spec.metric)
-            if spec.name in results and key in results[spec.name]:
-                found[spec.name] = float(results[spec.name][key])
+            value = results.get(spec.name, {}).get(key) if isinstance(results.get(spec.name), dict) else None
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise DataError(f"{path}: results.{spec.name}.{key} is {value!r}, not a finite number")
+            found[spec.name] = float(value)
     return found
