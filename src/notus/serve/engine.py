@@ -299,6 +299,7 @@ class BatchingEngine(QueuedEngine):
         if p.top_p < 1.0:  # keep the smallest set of most likely tokens whose mass reaches top_p
             sorted_probs, order = probs.sort(descending=True)
             keep = sorted_probs.cumsum(0) - sorted_probs < p.top_p
+            keep[0] = True  # the most likely token always stays (a tiny top_p rounds to 0 in float32)
             probs = torch.zeros_like(probs).scatter_(0, order[keep], sorted_probs[keep])
         if not bool(torch.isfinite(probs).all()):
             raise RuntimeError("the sampling probabilities are not finite")
@@ -372,17 +373,12 @@ def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", mo
 
         return ContractEngine(load_model(ref, backend=backend, **options), model_id, limits)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from notus.llm.models import resolve_model
+    from notus.llm.models import load_pretrained
 
-    path = resolve_model(ref)
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    tokenizer, model = load_pretrained(ref, dtype)
     if tokenizer.chat_template is None:
         raise NotusError(f"{ref!r} has no chat template in its tokenizer; serve an instruct/chat model")
-    model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=getattr(torch, dtype), use_safetensors=True, trust_remote_code=False
-    )
     model = model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
     try:
         return BatchingEngine(model, tokenizer, model_id, limits)
