@@ -383,6 +383,45 @@ def test_broken_annotation_files_are_one_line_errors(case, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 or err.startswith("usage:")  # argparse: usage, then the error
 
 
+# ---- AlpacaEval generate + judge: bad outputs files fail before any judge call ----
+
+OUTPUT = {"instruction": "i", "output": "o", "generator": "m"}
+
+
+def alpaca_run(t: Path, outputs: object, reference: object = None, *extra: str) -> list[str]:
+    files = {name: write(t / f"{name}.json", rows if isinstance(rows, str | bytes) else json.dumps(rows))
+             for name, rows in (("instructions", [OUTPUT]), ("outputs", outputs), ("reference", reference or [OUTPUT]))}  # fmt: skip
+    return ["eval", "alpaca", "--instructions", str(files["instructions"]), "--model-outputs", str(files["outputs"]),
+            "--reference", str(files["reference"]), *extra]  # fmt: skip
+
+
+ALPACA_RUN_ERRORS = [
+    Case("outputs-missing-output", lambda t: alpaca_run(t, [{"instruction": "i"}]), 2, "outputs.json row 0: missing or non-text output"),
+    Case("outputs-output-number", lambda t: alpaca_run(t, [{**OUTPUT, "output": 3}]), 2, "missing or non-text output"),
+    Case("outputs-instruction-list", lambda t: alpaca_run(t, [{**OUTPUT, "instruction": ["i"]}]), 2, "non-text instruction"),
+    Case("outputs-row-string", lambda t: alpaca_run(t, ["i"]), 2, "outputs.json row 0: missing or non-text"),
+    Case("outputs-empty", lambda t: alpaca_run(t, []), 2, "outputs.json: no model outputs; give a non-empty file"),
+    Case("outputs-not-aligned", lambda t: alpaca_run(t, [{**OUTPUT, "instruction": "other"}]), 2, "--model-outputs has no output for 1 instruction(s)"),
+    Case("reference-non-utf8", lambda t: alpaca_run(t, [OUTPUT], b'[{"instruction": "\xff"}]'), 2, "reference.json:1: byte offset"),
+    Case("reference-deep", lambda t: alpaca_run(t, [OUTPUT], DEEP), 2, "nested too deeply"),
+    Case("instructions-object", lambda t: ["eval", "alpaca", "--instructions", str(write(t / "ins.json", "{}")), "--model-outputs", str(write(t / "o.json", "[]")), "--reference", str(t / "o.json")], 2, "expected a JSON list of instructions objects"),
+    Case("outputs-file-is-the-output-file", lambda t: _outputs_in_output_folder(t), 2, "model_outputs.json: is also an input of this command"),
+]  # fmt: skip
+
+
+def _outputs_in_output_folder(t: Path) -> list[str]:
+    """--model-outputs OUT/model_outputs.json --output OUT would rewrite the input in place."""
+    argv = alpaca_run(t, [OUTPUT])
+    (t / "outputs.json").rename(t / "model_outputs.json")
+    argv[argv.index("--model-outputs") + 1] = str(t / "model_outputs.json")
+    return [*argv, "--output", str(t)]
+
+
+@pytest.mark.parametrize("case", ALPACA_RUN_ERRORS, ids=lambda c: c.id)
+def test_broken_alpaca_outputs_fail_before_judging(case, tmp_path, capsys):
+    check_case(case, tmp_path, capsys)
+
+
 # ---- report and preference ----
 
 HARNESS = {"model": "mine", "results": {"arc_challenge": {"metric": "acc_norm", "value": 0.5, "shots": 25}},
