@@ -320,6 +320,39 @@ class EchoModel:
         return [Completion("ok", 1, 1) for _ in conversations]
 
 
+class StrictTemplateTokenizer:
+    """A stand-in tokenizer whose chat template refuses a system message, as some models' templates do."""
+
+    def apply_chat_template(self, conversation, **kwargs):
+        import jinja2
+
+        if conversation[0]["role"] == "system":
+            raise jinja2.TemplateError("System role not supported")
+        return "".join(m["content"] for m in conversation)
+
+    def __call__(self, text, **kwargs):
+        return {"input_ids": list(range(len(text)))}
+
+
+class StrictTemplateModel(EchoModel):
+    name = "strict"
+    tokenizer = StrictTemplateTokenizer()
+
+
+def test_a_chat_template_refusal_is_400_on_the_contract_engine_too():
+    engine = ContractEngine(StrictTemplateModel(), "strict", ServeLimits())
+    c = TestClient(create_app(engine), base_url=LOCAL)
+    system = [{"role": "system", "content": "be brief"}, *MSG]
+    assert_openai_error(
+        c.post("/v1/chat/completions", json=chat(model="strict", messages=system)), 400, "System role"
+    )
+    assert (
+        c.post("/v1/chat/completions", json=chat(model="strict")).json()["choices"][0]["message"]["content"]
+        == "ok"
+    )
+    engine.close()
+
+
 def test_slow_headers_are_cut_off_and_complete_requests_are_not():
     import uvicorn
 
