@@ -417,8 +417,25 @@ def _outputs_in_output_folder(t: Path) -> list[str]:
     return [*argv, "--output", str(t)]
 
 
+def _output_is_a_file(argv: list[str], t: Path) -> list[str]:
+    return [*argv, "--output", str(write(t / "results.txt", "not a folder"))]
+
+
+ALPACA_RUN_ERRORS += [
+    Case("mt-bench-output-is-a-file", lambda t: _output_is_a_file(judgments(t), t), 2, "results.txt: is a file, not a folder"),
+    Case("alpaca-output-is-a-file", lambda t: _output_is_a_file(annotations(t), t), 2, "is a file, not a folder"),
+    Case("alpaca-run-output-is-a-file", lambda t: _output_is_a_file(alpaca_run(t, [OUTPUT]), t), 2, "is a file, not a folder"),
+    Case("report-output-is-a-file", lambda t: _output_is_a_file(["eval", "report"], t), 2, "is a file, not a folder"),
+    Case("harness-missing-model", lambda t: ["eval", "harness", "--model", str(t / "none"), "--tasks", "arc_challenge"], 2, "is not an embedded model"),
+    Case("harness-offline-data-missing", lambda t: ["eval", "harness", "--model", "x", "--tasks", "arc_challenge", "--offline-data", str(t / "none")], 2, "--offline-data"),
+    Case("harness-limit-0", lambda t: ["eval", "harness", "--model", "x", "--limit", "0"], 2, "0 is below 1"),
+    Case("harness-batch-size-0", lambda t: ["eval", "harness", "--model", "x", "--batch-size", "0"], 2, "0 is below 1"),
+    Case("harness-num-fewshot-negative", lambda t: ["eval", "harness", "--model", "x", "--num-fewshot", "-1"], 2, "-1 is below 0"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("case", ALPACA_RUN_ERRORS, ids=lambda c: c.id)
-def test_broken_alpaca_outputs_fail_before_judging(case, tmp_path, capsys):
+def test_broken_outputs_and_folders_fail_before_any_work(case, tmp_path, capsys):
     check_case(case, tmp_path, capsys)
 
 

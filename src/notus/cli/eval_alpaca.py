@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from notus.core.errors import NotusError
-from notus.eval.files import distinct_inputs, strict_json, summarize, write_text_atomic
+from notus.eval.files import distinct_inputs, output_folder, strict_json, summarize, write_text_atomic
 
 
 def _fmt(x: float | None, width: int) -> str:
@@ -66,6 +66,7 @@ def main(args: argparse.Namespace) -> int:
     log = sys.stderr if args.json else sys.stdout
     if bool(args.annotations) == bool(args.model or args.model_outputs):
         raise NotusError("give either --annotations FILE... or --model/--model-outputs (with --reference)")
+    output_folder(args.output)
     if args.annotations:
         rows = leaderboard_from_files(
             args.annotations, args.lc_weights, args.instruction_difficulty, args.allow_empty, log=log

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from notus.core.errors import NotusError
 from notus.core.runs import write_jsonl
-from notus.eval.files import distinct_inputs, strict_json, summarize, write_text_atomic
+from notus.eval.files import distinct_inputs, output_folder, strict_json, summarize, write_text_atomic
 
 
 def _select(questions: list[dict], args: argparse.Namespace) -> list[dict]:
@@ -49,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
         score_problem,
     )
 
-    out = Path(args.output)
+    out = output_folder(args.output)
     log = sys.stderr if args.json else sys.stdout
     if sum(bool(x) for x in (args.model, args.answers, args.judgments)) != 1:
         raise NotusError("give exactly one of --model (generate answers), --answers FILE or --judgments FILE")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import distinct_inputs, read_json, summarize
+from notus.eval.files import distinct_inputs, output_folder, read_json, summarize
 
 
 def _fraction_problem(value: Any) -> str | None:
@@ -47,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
     from notus.eval.mt_bench_scores import load_judgments, mt_bench_scores
     from notus.eval.report import build_report, published_rows
 
+    output = output_folder(args.output)
     alpaca = {}
     if args.alpaca_annotations:
         alpaca = leaderboard_from_files(args.alpaca_annotations, None, None, option="--alpaca-annotations")
@@ -63,6 +64,6 @@ def main(args: argparse.Namespace) -> int:
         Path(args.reference_results) if args.reference_results else None,
         models,
     )
-    md, html = build_report(alpaca, mt_bench, harness, published, Path(args.output))
+    md, html = build_report(alpaca, mt_bench, harness, published, output)
     print(f"report: {md}\n        {html}")
     return 0

@@ -106,8 +106,7 @@ def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
 
     if not args.reference:
         raise NotusError("--reference FILE is required: the baseline outputs (model_outputs.json format)")
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.output)  # created by the first write (checked by the CLI to be a folder)
     instructions = load_instructions(args.instructions)[: args.max_instances]
     reference = _align(load_outputs(args.reference, "reference outputs"), instructions, "--reference")
     if args.model:

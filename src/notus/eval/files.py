@@ -102,6 +102,14 @@ def distinct_inputs(paths: Iterable[str], option: str) -> list[str]:
     return list(paths)
 
 
+def output_folder(path: str | Path) -> Path:
+    """An `--output` folder, checked before any work: an existing file there is an error."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"--output {path}: is a file, not a folder; give a folder for the results")
+    return path
+
+
 def strict_json(value: Any) -> str:
     """Indented JSON that other tools can read: NaN and infinities are refused, not written."""
     return json.dumps(value, indent=2, allow_nan=False)

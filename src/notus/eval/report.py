@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import read_text
+from notus.eval.files import read_text, write_text_atomic
 
 LEADERBOARDS = {"alpaca_eval_gpt4": "AlpacaEval 1", "weighted_alpaca_eval_gpt4_turbo": "AlpacaEval 2"}
 OPEN_LLM = [
@@ -209,19 +209,17 @@ def build_report(
         for n in sorted({*evaluated_alpaca, *evaluated_mt_bench, *(h["model"] for h in harness)})
     ]
     md += ["", "## model-index (for model cards)", "", "```yaml", "---\n".join(blocks).rstrip(), "```", ""]
-    output.mkdir(parents=True, exist_ok=True)
-    md_path = output / "report.md"
-    md_path.write_text("\n".join(md))
-    (output / "model_index.yaml").write_text("---\n".join(blocks))
+    md_path = write_text_atomic(output / "report.md", "\n".join(md))
+    write_text_atomic(output / "model_index.yaml", "---\n".join(blocks))
     body = markdown_tables_to_html(md)
     if points:
         body += f'<h2>Win rate vs length</h2><img alt="win rate vs length" src="data:image/png;base64,{length_plot(points)}">'
-    html_path = output / "report.html"
-    html_path.write_text(
+    html_path = write_text_atomic(
+        output / "report.html",
         "<!doctype html><html><head><meta charset='utf-8'><title>notus evaluation report</title><style>"
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px}pre{background:#f4f4f4;padding:1em}</style></head>"
-        f"<body>{body}</body></html>"
+        f"<body>{body}</body></html>",
     )
     return md_path, html_path
 
