@@ -87,6 +87,11 @@ def serve(args: argparse.Namespace) -> int:
         print(
             f"notus serve: warning: listening on {args.host} without an API key; anyone who can reach it can use it"
         )
+    if args.host not in LOOPBACK and not args.allowed_host:
+        print(
+            "notus serve: clients may reach this server by IP address; to reach it by a name, "
+            "add --allowed-host NAME (other Host names get 421)"
+        )
 
     if args.backend == "transformers":
         from notus.llm.models import resolve_model
