@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import distinct_inputs, output_folder, read_json, summarize
+from notus.eval.files import brief, distinct_inputs, output_folder, read_json, summarize
 
 
 def _fraction_problem(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return f"{value!r} is not a finite number"
+        return f"{brief(value)} is not a finite number"
     return None if 0 <= value <= 1 else f"{value!r} is not a fraction in [0, 1]"
 
 

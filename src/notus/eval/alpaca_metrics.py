@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import read_json, summarize
+from notus.eval.files import brief, read_json, summarize
 
 BASELINE_WINS = 1.0
 MODEL_WINS = 2.0
@@ -39,9 +39,9 @@ def preference_problem(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"preference {value!r} is not a number"
+        return f"preference {brief(value)} is not a number"
     if not math.isfinite(value) or not (value == LEGACY_DRAW or BASELINE_WINS <= value <= MODEL_WINS):
-        return f"preference {value!r} is not 1, 2, 1.5 or 0 (draw), or in [1, 2]"
+        return f"preference {brief(value)} is not 1, 2, 1.5 or 0 (draw), or in [1, 2]"
     return None
 
 

@@ -23,6 +23,13 @@ from typing import Any
 from notus.core.errors import DataError
 
 MAX_PROBLEMS_SHOWN = 10  # an error or warning lists this many problems, then "and N more"
+MAX_VALUE_CHARS = 60  # a value quoted in a message is cut to this many characters
+
+
+def brief(value: Any) -> str:
+    """`repr(value)`, cut to `MAX_VALUE_CHARS` so a huge bad value cannot flood the message."""
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
 
 
 def summarize(problems: list[str]) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from notus.core.errors import DataError
 from notus.eval.alpaca_metrics import preference_problem
-from notus.eval.files import read_text
+from notus.eval.files import brief, read_text
 
 LEN, DIFF, GAMED = "np.tanh(std_delta_len)", "instruction_difficulty", "not_gamed_baseline.astype(float)"
 
@@ -55,7 +55,7 @@ def _number(row: dict[str, str], column: str, path: str | Path, line: int) -> fl
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
-        raise DataError(f"{path}:{line}: column {column!r} is {row[column]!r}, not a finite number")
+        raise DataError(f"{path}:{line}: column {column!r} is {brief(row[column])}, not a finite number")
     return value
 
 

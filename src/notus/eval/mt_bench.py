@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import read_jsonl, summarize
+from notus.eval.files import brief, read_jsonl, summarize
 from notus.llm.contract import GenerationParams
 
 NEED_REF_CATS = ("math", "reasoning", "coding", "arena-hard-200")
@@ -74,9 +74,9 @@ def read_jsonl_file(path: str | Path, required: tuple[str, ...], what: str) -> l
                 f"{path}:{n}: missing field(s) {', '.join(missing)} of the FastChat {what} format"
             )
         elif isinstance(qid, bool) or not isinstance(qid, int | str):
-            problems.append(f"{path}:{n}: field `question_id` is {qid!r}, not an integer or a string")
+            problems.append(f"{path}:{n}: field `question_id` is {brief(qid)}, not an integer or a string")
         elif "category" in required and not isinstance(row["category"], str):
-            problems.append(f"{path}:{n}: field `category` is {row['category']!r}, not a string")
+            problems.append(f"{path}:{n}: field `category` is {brief(row['category'])}, not a string")
         elif "turns" in required and not _is_text_list(row["turns"]):
             problems.append(f"{path}:{n}: field `turns` must be a non-empty list of strings")
         elif "choices" in required and not _answer_turns(row):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.eval.files import distinct_inputs, read_jsonl, summarize
+from notus.eval.files import brief, distinct_inputs, read_jsonl, summarize
 from notus.eval.mt_bench import FAILED_SCORE
 
 MIN_SCORE, MAX_SCORE = 1, 10  # FastChat's single-answer judge prompts ask for a rating of 1 to 10
@@ -34,13 +34,13 @@ def score_problem(record: dict[str, Any]) -> str | None:
     """Why a judgment is not scored, or None when it is: FastChat's -1, a bad score or a bad turn."""
     score, turn = record.get("score"), record.get("turn")
     if isinstance(turn, bool) or turn not in TURNS:
-        return f"turn {turn!r} is not 1 or 2"
+        return f"turn {brief(turn)} is not 1 or 2"
     if isinstance(score, bool) or not isinstance(score, int | float):
-        return f"score {score!r} is not a number"
+        return f"score {brief(score)} is not a number"
     if score == FAILED_SCORE:
         return "no rating (score -1)"
     if not math.isfinite(score) or not MIN_SCORE <= score <= MAX_SCORE:
-        return f"score {score!r} is outside {MIN_SCORE}-{MAX_SCORE}"
+        return f"score {brief(score)} is outside {MIN_SCORE}-{MAX_SCORE}"
     return None
 
 
@@ -56,11 +56,11 @@ def _format_problems(record: Any) -> list[str]:
     problems = [f"field `{k}` is missing" for k in JUDGMENT_FIELDS if k not in record]
     model, qid, turn = record.get("model"), record.get("question_id"), record.get("turn")
     if "model" in record and (not isinstance(model, str) or not model):
-        problems.append(f"field `model` is {model!r}, not a model name")
+        problems.append(f"field `model` is {brief(model)}, not a model name")
     if "question_id" in record and (isinstance(qid, bool) or not isinstance(qid, int | str)):
-        problems.append(f"field `question_id` is {qid!r}, not an integer or a string")
+        problems.append(f"field `question_id` is {brief(qid)}, not an integer or a string")
     if "turn" in record and (isinstance(turn, bool) or not isinstance(turn, int)):
-        problems.append(f"field `turn` is {turn!r}, not an integer")
+        problems.append(f"field `turn` is {brief(turn)}, not an integer")
     return problems
 
 
