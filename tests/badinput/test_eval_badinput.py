@@ -428,7 +428,7 @@ ALPACA_RUN_ERRORS += [
     Case("alpaca-run-output-is-a-file", lambda t: _output_is_a_file(alpaca_run(t, [OUTPUT]), t), 2, "is a file, not a folder"),
     Case("report-output-is-a-file", lambda t: _output_is_a_file(["eval", "report"], t), 2, "is a file, not a folder"),
     Case("harness-missing-model", lambda t: ["eval", "harness", "--model", str(t / "none"), "--tasks", "arc_challenge"], 2, "is not an embedded model"),
-    Case("harness-offline-data-missing", lambda t: ["eval", "harness", "--model", "x", "--tasks", "arc_challenge", "--offline-data", str(t / "none")], 2, "--offline-data"),
+    Case("harness-offline-data-missing", lambda t: ["eval", "harness", "--model", "org/model", "--tasks", "arc_challenge", "--offline-data", str(t / "none")], 2, "--offline-data"),
     Case("harness-limit-0", lambda t: ["eval", "harness", "--model", "x", "--limit", "0"], 2, "0 is below 1"),
     Case("harness-batch-size-0", lambda t: ["eval", "harness", "--model", "x", "--batch-size", "0"], 2, "0 is below 1"),
     Case("harness-num-fewshot-negative", lambda t: ["eval", "harness", "--model", "x", "--num-fewshot", "-1"], 2, "-1 is below 0"),

@@ -97,12 +97,6 @@ def run_harness(
     batch_size: int = 4,
 ) -> dict[str, Any]:
     """Run the tasks (grouped by few-shot count) and return {task: {metric, value, shots}} + skipped."""
-    import lm_eval
-    import torch
-    from lm_eval.tasks import TaskManager
-
-    include = str(write_offline_tasks(offline_data, output / "tasks")) if offline_data else None
-    manager = TaskManager(include_path=include) if include else TaskManager()
     if base_url:
         lm_name = "local-chat-completions"
         lm_args = f"model={model},base_url={base_url.rstrip('/')}/chat/completions,num_concurrent=4"
@@ -110,6 +104,12 @@ def run_harness(
         from notus.llm.models import resolve_model
 
         lm_name, lm_args = "hf", f"pretrained={resolve_model(model)},dtype=float32"
+    include = str(write_offline_tasks(offline_data, output / "tasks")) if offline_data else None
+    import lm_eval  # after the cheap checks above: a typo fails in milliseconds
+    import torch
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=include) if include else TaskManager()
     plan: dict[int | None, list[tuple[str, str, str]]] = {}
     skipped: dict[str, str] = {}
     for name in tasks:
