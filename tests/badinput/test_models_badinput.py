@@ -179,3 +179,21 @@ def test_a_sound_folder_still_evaluates(tiny_model_dir, tmp_path, capsys):
                                 str(tiny_model_dir), "--data", str(data), "--json"], capsys)  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["n"] == 1
+
+
+GGUF_CASES = [
+    ("gguf-garbage", lambda t: str(write(t / "m.gguf", b"GGUF" + b"\x00" * 64)), "m.gguf: not a GGUF model llama.cpp can load"),
+    ("gguf-empty", lambda t: str(write(t / "m.gguf", b"")), "not a GGUF model llama.cpp can load"),
+    ("gguf-text", lambda t: str(write(t / "m.gguf", "hello")), "not a GGUF model"),
+    ("gguf-folder-without-gguf", lambda t: str(write(t / "m" / "config.json", "{}").parent), "llama.cpp needs a GGUF file"),
+    ("gguf-bin-file", lambda t: str(write(t / "model.bin", pickle.dumps(WritesMarker(str(t / MARKER))))), "llama.cpp needs a GGUF file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "fragment"), [c[1:] for c in GGUF_CASES], ids=[c[0] for c in GGUF_CASES])
+def test_bad_gguf_files_on_the_llamacpp_backend(tmp_path, capsys, make, fragment):
+    ref = make(tmp_path)
+    before = digests(tmp_path)
+    code, out, err = run_notus(["serve", ref, "--backend", "llamacpp", "--port", "1"], capsys)
+    assert code == 2 and fragment in err and "Traceback" not in out + err, err
+    assert digests(tmp_path) == before and not (tmp_path / MARKER).exists()
