@@ -211,6 +211,7 @@ def test_broken_judgment_files_are_one_line_errors(case, tmp_path, capsys):
 
 # ---- MT-Bench questions, answers and options: errors before any judge is asked ----
 
+JUDGE_ARGS = ("--judge-base-url", "http://127.0.0.1:9/v1", "--judge-max-retries", "0")  # never reached
 ANSWER_ERRORS = [
     Case("question-missing-category", lambda t: answers_run(t, [{"question_id": 81, "turns": ["q"]}], [ANSWER]), 2, "question.jsonl:1: missing field(s) category"),
     Case("question-category-number", lambda t: answers_run(t, [{**QUESTION, "category": 3}], [ANSWER]), 2, "field `category` is 3"),
@@ -234,6 +235,8 @@ ANSWER_ERRORS = [
     Case("reference-one-turn", lambda t: answers_run(t, [{**QUESTION, "category": "math"}], [ANSWER], "--reference-answers", str(jsonl(t / "ref.jsonl", [{**ANSWER, "choices": [{"turns": ["r1"]}]}]))), 2, "question 81: the reference answer has 1 turn(s)"),
     Case("reference-missing", lambda t: answers_run(t, [{**QUESTION, "category": "math"}], [ANSWER]), 2, "--reference-answers"),
     Case("unknown-question-id", lambda t: answers_run(t, [QUESTION], [ANSWER], "--question-ids", "999"), 2, "--question-ids: [999] not in the questions file"),
+    Case("judge-cache-not-sqlite", lambda t: answers_run(t, [QUESTION], [ANSWER], *JUDGE_ARGS, "--judge-cache", str(write(t / "c.sqlite", "not a database " * 20))), 2, "c.sqlite: cannot be used as the request cache"),
+    Case("judge-cache-is-folder", lambda t: answers_run(t, [QUESTION], [ANSWER], *JUDGE_ARGS, "--judge-cache", str(t)), 2, "cannot be used as the request cache"),
     Case("no-matching-answer", lambda t: answers_run(t, [QUESTION], [{**ANSWER, "question_id": 82}]), 2, "no answer matches the selected questions"),
 ]  # fmt: skip
 
