@@ -197,3 +197,77 @@ def test_bad_gguf_files_on_the_llamacpp_backend(tmp_path, capsys, make, fragment
     code, out, err = run_notus(["serve", ref, "--backend", "llamacpp", "--port", "1"], capsys)
     assert code == 2 and fragment in err and "Traceback" not in out + err, err
     assert digests(tmp_path) == before and not (tmp_path / MARKER).exists()
+
+
+# ---- a judge endpoint that answers badly: one error line, never a traceback or a hang ----
+
+GOOD_REPLY = {"choices": [{"message": {"content": "Rating: [[7]]"}, "finish_reason": "stop"}],
+              "usage": {"prompt_tokens": 3.0, "completion_tokens": 2}}  # fmt: skip
+ENDPOINT_REPLIES = {
+    "not-json": (200, b"<html>gateway</html>", "a body that is not JSON"),
+    "deep-json": (200, ("[" * 100_000 + "]" * 100_000).encode(), "a body that is not JSON"),
+    "json-list": (200, b"[]", "without OpenAI's chat.completion shape"),
+    "no-choices": (200, json.dumps({"choices": []}).encode(), "without OpenAI's chat.completion shape"),
+    "message-null": (200, json.dumps({"choices": [{"message": None}]}).encode(), "chat.completion shape"),
+    "content-number": (200, json.dumps({"choices": [{"message": {"content": 5}}]}).encode(), "chat.completion shape"),
+    "usage-text": (200, json.dumps({**GOOD_REPLY, "usage": {"prompt_tokens": "x"}}).encode(), "chat.completion shape"),
+    "usage-negative": (200, json.dumps({**GOOD_REPLY, "usage": {"completion_tokens": -1}}).encode(), "chat.completion shape"),
+    "logprobs-text": (200, json.dumps({"choices": [{"message": {"content": "x"}, "logprobs": {"content": "x"}}]}).encode(), "chat.completion shape"),
+    "status-418": (418, b"teapot", "answered 418: teapot"),
+    "retry-after-huge": (429, b"slow down", "answered 429"),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            status, payload, _ = ENDPOINT_REPLIES.get(
+                self.path.split("/")[1], (200, json.dumps(GOOD_REPLY).encode(), "")
+            )
+            self.send_response(status)
+            self.send_header("Retry-After", "99999999")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def mt_bench_judged_by(url: str, tmp_path: Path, *extra: str) -> list[str]:
+    question = write(
+        tmp_path / "q.jsonl", json.dumps({"question_id": 81, "category": "writing", "turns": ["q"]})
+    )
+    answer = write(
+        tmp_path / "a.jsonl", json.dumps({"question_id": 81, "model_id": "m", "choices": [{"turns": ["a"]}]})
+    )
+    return ["eval", "mt-bench", "--questions", str(question), "--answers", str(answer), "--judge-base-url", url,
+            "--output", str(tmp_path / "out"), "--json", *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(ENDPOINT_REPLIES))
+def test_a_judge_endpoint_answering_badly_is_one_error_line(endpoint, tmp_path, capsys, monkeypatch, case):
+    import time
+
+    monkeypatch.setattr("notus.llm.openai_backend.MAX_RETRY_AFTER_S", 0.2)  # a 99999999 s Retry-After
+    start = time.monotonic()
+    argv = mt_bench_judged_by(f"{endpoint}/{case}/v1", tmp_path, "--judge-max-retries", "1")
+    code, out, err = run_notus(argv, capsys)
+    assert code == 2 and ENDPOINT_REPLIES[case][2] in err and "Traceback" not in out + err, err
+    assert time.monotonic() - start < 20
+
+
+def test_a_sound_judge_endpoint_scores(endpoint, tmp_path, capsys):
+    code, out, err = run_notus(mt_bench_judged_by(f"{endpoint}/good/v1", tmp_path), capsys)
+    assert code == 0, err
+    assert json.loads(out)["m"]["overall"] == 7.0
