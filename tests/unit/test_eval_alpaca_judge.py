@@ -97,3 +97,14 @@ def test_v2_prompt_renders_as_chat_messages():
     assert '"instruction": """Say {hi}"""' in user
     assert '"output": """first {output_2}"""' in user and '"output": """second"""' in user
     assert user.endswith("## Best Model Identifier")
+
+
+def test_logprob_parser_ignores_non_finite_or_non_numeric_logprobs():
+    def top(*pairs):
+        return Completion("m", logprobs=[{"top_logprobs": [{"token": t, "logprob": lp} for t, lp in pairs]}])
+
+    assert parse_logprob(top(("m", math.log(0.25)), ("M", math.log(0.75)))) == 1.75
+    for bad in (math.nan, math.inf, "x", None, True, 0.5):
+        # a server's NaN, inf, text or positive "log-prob" is ignored: never a NaN preference
+        assert parse_logprob(top(("m", bad), ("M", math.log(0.5)))) == 2.0
+        assert parse_logprob(top(("m", bad), ("M", bad))) is None

@@ -14,7 +14,14 @@ import sys
 import pytest
 
 from notus.core.errors import DataError
-from notus.eval.alpaca_metrics import DRAW, LEGACY_DRAW, leaderboard, load_annotations, win_rate
+from notus.eval.alpaca_metrics import (
+    DRAW,
+    LEGACY_DRAW,
+    invalid_preferences,
+    leaderboard,
+    load_annotations,
+    win_rate,
+)
 
 FIELDS = ("win_rate", "standard_error", "n_wins", "n_wins_base", "n_draws", "n_total", "avg_length")
 
@@ -73,15 +80,21 @@ def test_win_rate_rules_draws_nulls_and_continuous_preferences():
     assert math.isclose(continuous["standard_error"], 100 * statistics.stdev([0.9, 0.2, 0.5]) / math.sqrt(3))
 
 
-def test_bad_preferences_name_file_and_row(tmp_path):
+def test_bad_preferences_are_counted_invalid_with_file_and_row(tmp_path):
     path = tmp_path / "ann.json"
-    path.write_text(
-        json.dumps(
-            [{"instruction": "i", "output_1": "a", "output_2": "b", "generator_2": "m", "preference": "abc"}]
-        )
+    row = {"instruction": "i", "output_1": "a", "output_2": "b", "generator_2": "m"}
+    prefs = ["abc", True, 3, -1, 0.5, "2", 2, None]
+    path.write_text(json.dumps([{**row, "preference": p} for p in prefs]))
+    rows = load_annotations(path)
+    problems = invalid_preferences(rows, path)
+    assert len(problems) == 6 and problems[0].endswith("ann.json row 0: preference 'abc' is not a number")
+    metrics = leaderboard(rows)["m"]
+    assert (metrics["n_total"], metrics["n_invalid"], metrics["n_unparsed"], metrics["win_rate"]) == (
+        1,
+        6,
+        1,
+        100.0,
     )
-    with pytest.raises(DataError, match=r"ann.json row 0: preference 'abc' is not a number"):
-        load_annotations(path)
     path.write_text(json.dumps([{"instruction": "i", "output_1": "a"}]))
     with pytest.raises(DataError, match="missing field"):
         load_annotations(path)

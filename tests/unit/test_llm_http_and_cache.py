@@ -109,3 +109,33 @@ def test_cache_never_repeats_a_request(tmp_path):
     assert again.stats.hits == 2 and again.stats.misses == 1
     other_params = again.generate([conv("a")], GenerationParams(max_new_tokens=5))
     assert other_params[0].text == "A" and inner.seen[-1] == "a"  # different params: a different request
+
+
+def test_a_damaged_cache_row_is_asked_again_and_a_foreign_file_is_refused(tmp_path):
+    import sqlite3
+
+    from notus.core.errors import DataError
+    from notus.llm.cache import request_key
+
+    inner, params = CountingModel(), GenerationParams(max_new_tokens=4)
+    cached = CachedModel(inner, tmp_path / "cache.sqlite")
+    cached.generate([conv("a"), conv("b")], params)
+    cached.close()
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # one row damaged, one of the wrong shape
+        db.execute(
+            "UPDATE completions SET value = '{' WHERE key = ?", (request_key("counting", conv("a"), params),)
+        )
+        db.execute(
+            "UPDATE completions SET value = '[1]' WHERE key = ?",
+            (request_key("counting", conv("b"), params),),
+        )
+    again = CachedModel(inner, tmp_path / "cache.sqlite")
+    assert [c.text for c in again.generate([conv("a"), conv("b")], params)] == ["A", "B"]
+    assert inner.seen == ["a", "b", "a", "b"] and again.stats.misses == 2
+    assert [c.text for c in again.generate([conv("a"), conv("b")], params)] == ["A", "B"]  # replaced rows
+    assert again.stats.hits == 2
+    (tmp_path / "text.sqlite").write_text("not a database " * 20)
+    for path in (tmp_path / "text.sqlite", tmp_path):
+        with pytest.raises(DataError, match="cannot be used as the request cache"):
+            CachedModel(inner, path)
+    assert (tmp_path / "text.sqlite").read_text() == "not a database " * 20

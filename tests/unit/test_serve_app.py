@@ -17,13 +17,14 @@ from notus.serve.limits import ServeLimits
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+LOCAL = "http://localhost"  # the server answers only its bound names (Host check against DNS rebinding)
 LIMITS = ServeLimits(max_prompt_tokens=300, max_completion_tokens=64, max_body_bytes=20_000)
 
 
 @pytest.fixture(scope="module")
 def client(tiny_model_dir):
     engine = load_engine(str(tiny_model_dir), LIMITS, model_id="tiny")
-    with TestClient(create_app(engine, api_key=KEY)) as test_client:
+    with TestClient(create_app(engine, api_key=KEY), base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -149,7 +150,7 @@ class SlowModel:
 def test_full_queue_gets_429():
     model = SlowModel()
     engine = ContractEngine(model, "slow", ServeLimits(max_batch_size=1, max_queue=1))
-    with TestClient(create_app(engine)) as client:
+    with TestClient(create_app(engine), base_url=LOCAL) as client:
         engine.submit(
             [{"role": "user", "content": "a"}], SamplingParams(), lambda e: None
         )  # taken by the worker
@@ -193,7 +194,7 @@ class BrokenModel:
 
 def test_a_failing_model_is_a_server_error_not_a_hang():
     engine = ContractEngine(BrokenModel(), "broken", ServeLimits())
-    with TestClient(create_app(engine)) as client:
+    with TestClient(create_app(engine), base_url=LOCAL) as client:
         error = assert_error(client.post("/v1/chat/completions", json=chat(model="broken")), 500)
         assert "out of memory" in error["message"] and error["type"] == "server_error"
         with client.stream(

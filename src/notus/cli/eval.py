@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 
 
 def _run(module: str):
@@ -22,19 +23,55 @@ def _run(module: str):
     return call
 
 
+def count(minimum: int):
+    """argparse type: an integer >= `minimum` (a bad value is a usage error, not a traceback)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
+
+
+def finite(minimum: float, inclusive: bool = True):
+    """argparse type: a finite float >= `minimum` (> when not inclusive); NaN and inf are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+            raise argparse.ArgumentTypeError(
+                f"{text} must be a finite number {'>=' if inclusive else '>'} {minimum}"
+            )
+        return value
+
+    return parse
+
+
 def add_judge_args(p: argparse.ArgumentParser, default_model: str) -> None:
     g = p.add_argument_group("judge")
     g.add_argument("--judge-model", default=default_model, help=f"judge model (default {default_model})")
     g.add_argument("--judge-base-url", help="OpenAI-compatible endpoint (vLLM, TGI, `notus serve`, OpenAI)")
     g.add_argument("--judge-api-key", help="API key (default: $OPENAI_API_KEY)")
-    g.add_argument("--judge-concurrency", type=int, default=8, help="parallel judge requests (default 8)")
-    g.add_argument("--judge-max-retries", type=int, default=6, help="retries on 429/5xx/timeouts (default 6)")
     g.add_argument(
-        "--judge-price-in", type=float, help="USD per 1k prompt tokens (default: known list price)"
+        "--judge-concurrency", type=count(1), default=8, help="parallel judge requests (default 8)"
     )
-    g.add_argument("--judge-price-out", type=float, help="USD per 1k completion tokens")
     g.add_argument(
-        "--judge-max-tokens", type=int, help="cap the judge's new tokens (default: the benchmark's)"
+        "--judge-max-retries", type=count(0), default=6, help="retries on 429/5xx/timeouts (default 6)"
+    )
+    g.add_argument(
+        "--judge-price-in", type=finite(0), help="USD per 1k prompt tokens (default: known list price)"
+    )
+    g.add_argument("--judge-price-out", type=finite(0), help="USD per 1k completion tokens")
+    g.add_argument(
+        "--judge-max-tokens", type=count(1), help="cap the judge's new tokens (default: the benchmark's)"
     )
     g.add_argument("--judge-cache", help="SQLite judgment cache (default OUTPUT/judge_cache.sqlite)")
 
@@ -50,13 +87,16 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--instructions", help="instructions file (model_outputs.json format; default Hub)")
     p.add_argument("--reference", help="reference outputs (model_outputs.json format)")
     p.add_argument("--judge-prompt", default="alpaca_eval_v2", choices=["alpaca_eval_v1", "alpaca_eval_v2"])
-    p.add_argument("--max-instances", type=int, help="only the first N instructions")
-    p.add_argument("--max-new-tokens", type=int, default=2048)
+    p.add_argument("--max-instances", type=count(1), help="only the first N instructions")
+    p.add_argument("--max-new-tokens", type=count(1), default=2048)
     p.add_argument("--seed", type=int, default=0, help="seed of the per-instruction output order")
     p.add_argument("--lc-weights", help="length-controlled GLM weights CSV (alpaca_eval format)")
     p.add_argument("--instruction-difficulty", help="alpaca_eval instruction_difficulty.csv (LC win rate)")
     p.add_argument("--output", default="runs/alpaca_eval", help="output folder")
     p.add_argument("--json", action="store_true", help="print the leaderboard rows as JSON")
+    p.add_argument(
+        "--allow-empty", action="store_true", help="an empty annotations file gives {} (default: error)"
+    )
     add_judge_args(p, "gpt-4-1106-preview")
     p.set_defaults(func=_run("eval_alpaca"))
 
@@ -69,10 +109,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", help="FastChat question.jsonl (default: Hub)")
     p.add_argument("--reference-answers", help="FastChat reference_answer JSONL (math, reasoning, coding)")
     p.add_argument("--question-ids", help="comma-separated subset of question ids")
-    p.add_argument("--max-questions", type=int, help="only the first N questions")
-    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--max-questions", type=count(1), help="only the first N questions")
+    p.add_argument("--max-new-tokens", type=count(1), default=1024)
     p.add_argument("--output", default="runs/mt_bench", help="output folder")
     p.add_argument("--json", action="store_true", help="print scores per model as JSON")
+    p.add_argument(
+        "--allow-empty", action="store_true", help="an empty judgments file gives {} (default: error)"
+    )
     add_judge_args(p, "gpt-4")
     p.set_defaults(func=_run("eval_mt_bench"))
 
@@ -81,9 +124,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible chat endpoint (lm-eval local-chat-completions)")
     p.add_argument("--tasks", default="leaderboard", help="`leaderboard` or comma-separated task names")
     p.add_argument("--offline-data", help="folder like ../shared/data/benchmarks: use local task files")
-    p.add_argument("--limit", type=int, help="only the first N examples per task")
-    p.add_argument("--num-fewshot", type=int, help="override every task's few-shot count")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--limit", type=count(1), help="only the first N examples per task")
+    p.add_argument("--num-fewshot", type=count(0), help="override every task's few-shot count")
+    p.add_argument("--batch-size", type=count(1), default=4)
     p.add_argument("--output", default="runs/harness", help="output folder")
     p.add_argument("--compare", help="folder of lm-eval result JSONs to compare with")
     p.add_argument("--json", action="store_true")
@@ -93,9 +136,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--reference", required=True)
     p.add_argument("--data", required=True, help="TRL conversational pairs JSONL (prompt/chosen/rejected)")
-    p.add_argument("--beta", type=float, default=0.1)
-    p.add_argument("--max-pairs", type=int)
-    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--beta", type=finite(0, inclusive=False), default=0.1)
+    p.add_argument("--max-pairs", type=count(1))
+    p.add_argument("--max-length", type=count(1), default=512)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run("eval_preference"))
 

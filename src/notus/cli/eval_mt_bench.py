@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from notus.core.errors import NotusError
-from notus.core.runs import read_jsonl, write_jsonl
+from notus.core.runs import write_jsonl
+from notus.eval.files import distinct_inputs, output_folder, strict_json, summarize, write_text_atomic
 
 
 def _select(questions: list[dict], args: argparse.Namespace) -> list[dict]:
@@ -41,17 +41,24 @@ def _print_table(table: dict[str, dict]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from notus.eval.mt_bench import build_requests, judge_answers, load_answers, load_questions
-    from notus.eval.mt_bench_scores import mt_bench_scores, radar_plot
+    from notus.eval.mt_bench_scores import (
+        is_no_rating,
+        load_judgments,
+        mt_bench_scores,
+        radar_plot,
+        score_problem,
+    )
 
-    out = Path(args.output)
+    out = output_folder(args.output)
     log = sys.stderr if args.json else sys.stdout
     if sum(bool(x) for x in (args.model, args.answers, args.judgments)) != 1:
         raise NotusError("give exactly one of --model (generate answers), --answers FILE or --judgments FILE")
     questions = load_questions(args.questions) if (args.questions or not args.judgments) else []
     categories = {q["question_id"]: q["category"] for q in questions}
 
+    inputs = [*(args.judgments or []), *(args.answers or []), args.questions, args.reference_answers]
     if args.judgments:
-        records = [r for path in args.judgments for r in read_jsonl(path)]
+        records, invalid = load_judgments(args.judgments, allow_empty=args.allow_empty)
     else:
         questions = _select(questions, args)
         if args.model:
@@ -65,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
             write_jsonl(out / "model_answer" / f"{model_id}.jsonl", answers)
             print(f"answers: {out / 'model_answer' / f'{model_id}.jsonl'}", file=log)
         else:
-            answers = [a for path in args.answers for a in load_answers(path)]
+            answers = [a for path in distinct_inputs(args.answers, "--answers") for a in load_answers(path)]
         refs = None
         if args.reference_answers:
             refs = {r["question_id"]: r for r in load_answers(args.reference_answers)}
@@ -83,19 +90,29 @@ def main(args: argparse.Namespace) -> int:
         print(f"judgments: {path}", file=log)
         print(judge.summary(), file=log)
         judge.close()
+        invalid = [
+            f"question {r['question_id']} turn {r['turn']} of {r['model']}: {why}"
+            for r in records
+            if (why := score_problem(r)) is not None and not is_no_rating(r)
+        ]
 
     table = mt_bench_scores(records, categories)
-    failed = sum(row["n_failed"] for row in table.values())
-    if failed:
-        print(f"{failed} judgment(s) gave no [[rating]] (score -1): reported, not scored", file=log)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scores.json").write_text(json.dumps(table, indent=2) + "\n")
+    no_rating = sum(row["n_failed"] - row["n_invalid"] for row in table.values())
+    if no_rating:
+        print(f"{no_rating} judgment(s) gave no [[rating]] (score -1): reported, not scored", file=log)
+    if invalid:
+        print(
+            f"{len(invalid)} judgment(s) have an invalid score or turn: counted as failed, not scored: "
+            f"{summarize(invalid)}",
+            file=log,
+        )
+    write_text_atomic(out / "scores.json", strict_json(table) + "\n", inputs=[p for p in inputs if p])
     if any(row["categories"] for row in table.values()):
         print(f"radar plot: {radar_plot(table, out / 'radar.png')}", file=log)
     else:
         print("no radar plot: no scored judgment with a known category", file=log)
     if args.json:
-        print(json.dumps(table, indent=2))
+        print(strict_json(table))
     else:
         _print_table(table)
     return 0

@@ -9,28 +9,36 @@ import argparse
 import json
 
 from notus.core.errors import DataError
-from notus.core.runs import read_jsonl
+from notus.eval.files import read_jsonl, summarize
+
+
+def _is_messages(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                for m in value)
+    )  # fmt: skip
 
 
 def load_pairs(path: str, limit: int | None) -> list[dict]:
-    try:
-        rows = read_jsonl(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: preference pairs file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    for n, row in enumerate(rows, 1):
+    """TRL conversational pairs (a plain-text prompt/answer is wrapped as one message); all problems at once."""
+    rows, problems = [], []
+    for n, row in read_jsonl(path, "preference pairs"):
+        if not isinstance(row, dict):
+            problems.append(f"{path}:{n}: a JSON {type(row).__name__}, not an object")
+            continue
         for key in ("prompt", "chosen", "rejected"):
             value = row.get(key)
-            if isinstance(value, str) and key == "prompt":
-                row[key] = value = [{"role": "user", "content": value}]
-            elif isinstance(value, str):
-                row[key] = value = [{"role": "assistant", "content": value}]
-            if not isinstance(value, list) or not value:
-                raise DataError(
-                    f"{path} row {n}: `{key}` must be a non-empty list of {{role, content}} messages "
-                    "(TRL conversational format)"
-                )
+            if isinstance(value, str):
+                row[key] = value = [{"role": "user" if key == "prompt" else "assistant", "content": value}]
+            if not _is_messages(value):
+                problems.append(f"{path}:{n}: `{key}` must be a non-empty list of {{role, content}} messages")
+        rows.append(row)
+    if problems:
+        raise DataError(
+            f"{len(problems)} problem(s) in the preference pairs (TRL conversational format): {summarize(problems)}"
+        )
     return rows[:limit] if limit else rows
 
 

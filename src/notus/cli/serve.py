@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 
 from notus.core.errors import NotusError
 from notus.serve import limits as L
@@ -50,6 +51,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--default-max-tokens", type=int, default=L.DEFAULT_MAX_TOKENS, help="default: %(default)s"
     )
     parser.add_argument("--max-body-bytes", type=int, default=L.MAX_BODY_BYTES, help="default: %(default)s")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests for this Host name (repeatable; loopback names, IP "
+                        "addresses and --host are always answered; '*' answers any)")  # fmt: skip
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="let web pages on this origin (e.g. https://chat.example.com) call /v1 "
+                        "(repeatable; default: same-origin only)")  # fmt: skip
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -68,12 +75,22 @@ def serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
     )  # fmt: skip
     problems = limits.problems() + ([] if 0 <= args.port < 65536 else ["--port must be 0-65535"])
+    problems += [
+        f"--cors-origin {o!r} must be scheme://host[:port], e.g. https://chat.example.com"
+        for o in args.cors_origin
+        if not re.fullmatch(r"https?://[^/\s]+", o)
+    ]
     if problems:
         raise NotusError("; ".join(problems))
     api_key = api_key_from(args)
     if args.host not in LOOPBACK and api_key is None:
         print(
             f"notus serve: warning: listening on {args.host} without an API key; anyone who can reach it can use it"
+        )
+    if args.host not in LOOPBACK and not args.allowed_host:
+        print(
+            "notus serve: clients may reach this server by IP address; to reach it by a name, "
+            "add --allowed-host NAME (other Host names get 421)"
         )
 
     if args.backend == "transformers":
@@ -97,6 +114,11 @@ def serve(args: argparse.Namespace) -> int:
         f"notus serve: {engine.model_id!r} on http://{host}:{args.port}  (chat page: /, OpenAI API: /v1)",
         flush=True,
     )
-    uvicorn.run(create_app(engine, api_key=api_key, limits=limits), host=args.host, port=args.port,
-                log_level=args.log_level, timeout_graceful_shutdown=5)  # fmt: skip
+    from notus.serve.guard import header_timeout_protocol
+
+    app = create_app(engine, api_key=api_key, limits=limits, host=args.host,
+                     allowed_hosts=tuple(args.allowed_host), cors_origins=tuple(args.cors_origin))  # fmt: skip
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5,
+                http=header_timeout_protocol(L.HEADER_TIMEOUT_S), timeout_keep_alive=L.KEEP_ALIVE_TIMEOUT_S,
+                h11_max_incomplete_event_size=L.MAX_HEADER_BYTES)  # fmt: skip
     return 0

@@ -74,13 +74,18 @@ def parse_ranking(text: str) -> float | None:
     return float(rank) if rank in (1, 2) else None
 
 
+def _is_logprob(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and -math.inf < value <= 0
+
+
 def parse_logprob(completion: Completion) -> float | None:
     """AlpacaEval 2: 2 - P(m) / (P(m) + P(M)) from the first token's top log-probs (None if neither)."""
     if completion.logprobs:
         mass = {"m": 0.0, "M": 0.0}
         for top in completion.logprobs[0].get("top_logprobs") or []:
-            if top.get("token") in mass:
-                mass[top["token"]] += math.exp(top["logprob"])
+            logprob = top.get("logprob")
+            if top.get("token") in mass and _is_logprob(logprob):  # a server's NaN/inf/text is no evidence
+                mass[top["token"]] += math.exp(logprob)
         total = mass["m"] + mass["M"]
         return 2 - mass["m"] / total if total > 0 else None
     return {"m": 1.0, "M": 2.0}.get(completion.text.strip())

@@ -8,21 +8,25 @@ value in [1, 2] for AlpacaEval 2's log-prob weighted judge, and `None` when the 
 not be parsed. alpaca_eval's rules (metrics/helpers.py `describe_head2head`, main.py):
 
 - draws: preferences exactly 1.5 or 0 (counted before anything is dropped); 0 is then read as 1.5;
-- unparsed (`None`/NaN) and out-of-range preferences are left out of every other count;
+- unparsed (`None`) preferences are left out of every other count (`n_unparsed`);
+- notus adds: any other value (a boolean, a string, NaN, a number outside [1, 2] other than 0) is
+  invalid: counted in `n_invalid`, left out of every other count, and reported with its location;
 - `win_rate` = 100 * mean(p - 1), `standard_error` = 100 * sample standard error (ddof 1) of p - 1;
 - `n_wins` = #(p - 1 > 0.5), `n_wins_base` = #(p - 1 < 0.5), `n_total` = number of valid preferences;
 - `discrete_win_rate`: the same after rounding each preference to 1 or 2 (1.5 stays a draw);
 - `avg_length` = int(mean number of characters of the model's outputs), over all its outputs.
+A model with no valid preference has `win_rate`, `standard_error` and `discrete_win_rate` None
+(never NaN, so the JSON output stays strict).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
+from notus.eval.files import brief, read_json, summarize
 
 BASELINE_WINS = 1.0
 MODEL_WINS = 2.0
@@ -30,44 +34,40 @@ DRAW = 1.5
 LEGACY_DRAW = 0.0
 
 
-def parse_preference(value: Any, where: str) -> float | None:
-    """A preference from an annotation file (number, numeric string, or null) as a float or None."""
+def preference_problem(value: Any) -> str | None:
+    """Why a preference is invalid, or None when it is valid or null (unparsed)."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise DataError(f"{where}: preference {value!r} is a boolean; expected 1, 2, 1.5/0 (draw) or null")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"{where}: preference {value!r} is not a number; expected 1 (baseline wins), 2 (model wins), "
-            "1.5 or 0 (draw), a value in [1, 2] (weighted judge) or null (unparsed)"
-        ) from None
-    return None if math.isnan(number) else number
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"preference {brief(value)} is not a number"
+    if not math.isfinite(value) or not (value == LEGACY_DRAW or BASELINE_WINS <= value <= MODEL_WINS):
+        return f"preference {brief(value)} is not 1, 2, 1.5 or 0 (draw), or in [1, 2]"
+    return None
 
 
-def _valid(p: float | None) -> bool:
-    return p is not None and 1.0 <= p <= 2.0
+def _valid(p: Any) -> bool:
+    return p is not None and preference_problem(p) is None
 
 
-def win_rate(preferences: list[float | None]) -> dict[str, float | int]:
+def win_rate(preferences: list[Any]) -> dict[str, float | int | None]:
     """Pure: AlpacaEval head-to-head metrics of one model against the baseline."""
-    n_draws = sum(p in (DRAW, LEGACY_DRAW) for p in preferences if p is not None)
-    values = [(DRAW if p == LEGACY_DRAW else p) for p in preferences]
-    valid = [p - 1.0 for p in values if _valid(p)]  # in [0, 1]: 1 = model wins
+    good = [p for p in preferences if _valid(p)]
+    n_draws = sum(p in (DRAW, LEGACY_DRAW) for p in good)
+    valid = [(DRAW if p == LEGACY_DRAW else p) - 1.0 for p in good]  # in [0, 1]: 1 = model wins
     n = len(valid)
-    mean = sum(valid) / n if n else float("nan")
-    sem = math.sqrt(sum((x - mean) ** 2 for x in valid) / (n - 1)) / math.sqrt(n) if n > 1 else float("nan")
+    mean = sum(valid) / n if n else None
+    sem = math.sqrt(sum((x - mean) ** 2 for x in valid) / (n - 1)) / math.sqrt(n) if n > 1 else None
     discrete = [0.5 if x == 0.5 else float(round(x)) for x in valid]
     return {
-        "win_rate": 100 * mean,
-        "standard_error": 100 * sem,
+        "win_rate": None if mean is None else 100 * mean,
+        "standard_error": None if sem is None else 100 * sem,
         "n_wins": sum(x > 0.5 for x in valid),
         "n_wins_base": sum(x < 0.5 for x in valid),
         "n_draws": n_draws,
         "n_total": n,
-        "n_unparsed": sum(not _valid(p) for p in values),
-        "discrete_win_rate": 100 * sum(discrete) / n if n else float("nan"),
+        "n_unparsed": sum(p is None for p in preferences),
+        "n_invalid": sum(p is not None and not _valid(p) for p in preferences),
+        "discrete_win_rate": 100 * sum(discrete) / n if n else None,
     }
 
 
@@ -76,34 +76,52 @@ def average_length(outputs: list[str]) -> int:
     return int(sum(len(o) for o in outputs) / len(outputs)) if outputs else 0
 
 
-def read_json_list(path: str | Path, what: str) -> list:
+def read_json_list(path: str | Path, what: str, allow_empty: bool = False) -> list:
     """A JSON file holding a list (alpaca_eval's annotations.json / model_outputs.json), or a clear error."""
-    path = Path(path)
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc}); expected alpaca_eval's {what} format") from None
+    rows = read_json(path, what)
     if not isinstance(rows, list):
         raise DataError(f"{path}: expected a JSON list of {what} objects, got {type(rows).__name__}")
+    if not rows and not allow_empty:
+        hint = " (or --allow-empty)" if what == "annotations" else ""
+        raise DataError(f"{path}: no {what}; give a non-empty file{hint}")
     return rows
 
 
-def load_annotations(path: str | Path) -> list[dict]:
-    """Rows of an alpaca_eval annotations file, checked; preferences parsed into floats or None."""
-    rows = read_json_list(path, "annotations")
+ANNOTATION_TEXT_FIELDS = ("instruction", "output_1", "output_2", "generator_2")
+
+
+def load_annotations(path: str | Path, allow_empty: bool = False) -> list[dict]:
+    """Rows of an alpaca_eval annotations file, checked. A row without the format's fields (or with
+    non-text outputs) is an error, all of them listed; a row with an invalid preference is kept
+    (`win_rate` counts it as invalid; `invalid_preferences` says where it is)."""
+    rows = read_json_list(path, "annotations", allow_empty)
+    problems = []
     for i, row in enumerate(rows):
         where = f"{path} row {i}"
         if not isinstance(row, dict):
-            raise DataError(f"{where}: expected an object, got {type(row).__name__}")
-        missing = [
-            k for k in ("instruction", "output_1", "output_2", "generator_2", "preference") if k not in row
-        ]
+            problems.append(f"{where}: a JSON {type(row).__name__}, not an object")
+            continue
+        missing = [k for k in (*ANNOTATION_TEXT_FIELDS, "preference") if k not in row]
+        wrong = [k for k in ANNOTATION_TEXT_FIELDS if k in row and not isinstance(row[k], str)]
         if missing:
-            raise DataError(f"{where}: missing field(s) {', '.join(missing)} (alpaca_eval annotation format)")
-        row["preference"] = parse_preference(row["preference"], where)
+            problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+        elif wrong:
+            problems.append(f"{where}: field(s) {', '.join(wrong)} must be text")
+    if problems:
+        raise DataError(
+            f"{len(problems)} problem(s) in alpaca_eval annotations (fields {', '.join(ANNOTATION_TEXT_FIELDS)}, "
+            f"preference): {summarize(problems)}"
+        )
     return rows
+
+
+def invalid_preferences(rows: list[dict], path: str | Path) -> list[str]:
+    """`file row i: why` for each annotation whose preference is invalid (not null, not a valid value)."""
+    return [
+        f"{path} row {i}: {why}"
+        for i, row in enumerate(rows)
+        if (why := preference_problem(row["preference"]))
+    ]
 
 
 def leaderboard(annotations: list[dict]) -> dict[str, dict[str, Any]]:
@@ -114,7 +132,7 @@ def leaderboard(annotations: list[dict]) -> dict[str, dict[str, Any]]:
     table = {}
     for model, rows in by_model.items():
         metrics = win_rate([r["preference"] for r in rows])
-        metrics["avg_length"] = average_length([str(r["output_2"]) for r in rows])
+        metrics["avg_length"] = average_length([r["output_2"] for r in rows])
         metrics["baseline"] = str(rows[0].get("generator_1", ""))
         metrics["annotator"] = str(rows[0].get("annotator", ""))
         table[model] = metrics

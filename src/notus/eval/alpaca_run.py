@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any, TextIO
 
 from notus.core.errors import DataError, NotusError
+from notus.eval.files import write_text_atomic
 
 
 def load_outputs(path: str | Path, what: str, need_output: bool = True) -> list[dict[str, Any]]:
@@ -25,10 +27,10 @@ def load_outputs(path: str | Path, what: str, need_output: bool = True) -> list[
     rows = read_json_list(path, what)
     for i, row in enumerate(rows):
         need = ("instruction", "output") if need_output else ("instruction",)
-        missing = [k for k in need if not isinstance(row, dict) or k not in row]
+        missing = [k for k in need if not isinstance(row, dict) or not isinstance(row.get(k), str)]
         if missing:
             raise DataError(
-                f"{path} row {i}: missing {', '.join(missing)} (alpaca_eval model_outputs format)"
+                f"{path} row {i}: missing or non-text {', '.join(missing)} (alpaca_eval model_outputs format)"
             )
     return rows
 
@@ -81,6 +83,21 @@ def _align(rows: list[dict], instructions: list[dict], what: str) -> list[dict]:
     return [by_instruction[r["instruction"]] for r in instructions]
 
 
+def _finite(value: Any) -> Any:
+    """`value` with NaN/inf (e.g. a judge server's log-probs) as null, so the file stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(rows: list[dict]) -> str:
+    return json.dumps(_finite(rows), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
     from notus.eval.alpaca_judge import annotate
     from notus.eval.alpaca_metrics import leaderboard
@@ -89,15 +106,15 @@ def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
 
     if not args.reference:
         raise NotusError("--reference FILE is required: the baseline outputs (model_outputs.json format)")
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.output)  # created by the first write (checked by the CLI to be a folder)
     instructions = load_instructions(args.instructions)[: args.max_instances]
     reference = _align(load_outputs(args.reference, "reference outputs"), instructions, "--reference")
     if args.model:
         outputs = generate_outputs(args.model, instructions, args.max_new_tokens, args.model_base_url)
     else:
         outputs = _align(load_outputs(args.model_outputs, "model outputs"), instructions, "--model-outputs")
-    (out / "model_outputs.json").write_text(json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+    inputs = [p for p in (args.instructions, args.reference, args.model_outputs) if p]
+    write_text_atomic(out / "model_outputs.json", _json(outputs), inputs)
 
     judge = judge_from_args(args, out)
     annotations = annotate(
@@ -105,7 +122,7 @@ def run_alpaca_eval(args: argparse.Namespace, log: TextIO) -> dict[str, dict]:
     )
     print(judge.summary(), file=log)
     judge.close()
-    (out / "annotations.json").write_text(json.dumps(annotations, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "annotations.json", _json(annotations), inputs)
     rows = leaderboard(annotations)
     for model, row in rows.items():
         add_length_controlled(row, model, annotations, args.lc_weights, args.instruction_difficulty)

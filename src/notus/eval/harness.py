@@ -14,13 +14,15 @@ data (Winogrande) is reported as skipped. Local models run with lm-eval's `hf` m
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from notus.core.errors import NotusError
+from notus.core.errors import DataError, NotusError
+from notus.eval.files import read_json
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,6 @@ def run_harness(
     batch_size: int = 4,
 ) -> dict[str, Any]:
     """Run the tasks (grouped by few-shot count) and return {task: {metric, value, shots}} + skipped."""
-    import lm_eval
-    import torch
-    from lm_eval.tasks import TaskManager
-
-    include = str(write_offline_tasks(offline_data, output / "tasks")) if offline_data else None
-    manager = TaskManager(include_path=include) if include else TaskManager()
     if base_url:
         lm_name = "local-chat-completions"
         lm_args = f"model={model},base_url={base_url.rstrip('/')}/chat/completions,num_concurrent=4"
@@ -108,6 +104,12 @@ def run_harness(
         from notus.llm.models import resolve_model
 
         lm_name, lm_args = "hf", f"pretrained={resolve_model(model)},dtype=float32"
+    include = str(write_offline_tasks(offline_data, output / "tasks")) if offline_data else None
+    import lm_eval  # after the cheap checks above: a typo fails in milliseconds
+    import torch
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=include) if include else TaskManager()
     plan: dict[int | None, list[tuple[str, str, str]]] = {}
     skipped: dict[str, str] = {}
     for name in tasks:
@@ -167,9 +169,14 @@ def reference_scores(folder: str | Path) -> dict[str, float]:
     """Leaderboard metrics from a folder of lm-eval result JSONs (e.g. reference_results/notus-7b-v1)."""
     found: dict[str, float] = {}
     for path in sorted(Path(folder).glob("*.json")):
-        results = json.loads(path.read_text()).get("results", {})
+        data = read_json(path, "lm-eval results")
+        results = data.get("results", {}) if isinstance(data, dict) else {}
         for spec in LEADERBOARD_V1:
             key = REFERENCE_KEYS.get(spec.name, spec.metric)
-            if spec.name in results and key in results[spec.name]:
-                found[spec.name] = float(results[spec.name][key])
+            value = results.get(spec.name, {}).get(key) if isinstance(results.get(spec.name), dict) else None
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise DataError(f"{path}: results.{spec.name}.{key} is {value!r}, not a finite number")
+            found[spec.name] = float(value)
     return found

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import math
 from pathlib import Path
 
 from notus.core.errors import DataError
+from notus.eval.alpaca_metrics import preference_problem
+from notus.eval.files import brief, read_text
 
 LEN, DIFF, GAMED = "np.tanh(std_delta_len)", "instruction_difficulty", "not_gamed_baseline.astype(float)"
 
@@ -35,14 +38,32 @@ def _logistic(x: float) -> float:
     return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
 
+def _read_csv(path: str | Path, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """Rows of a CSV file that has `columns`; any problem is one DataError naming the file."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(read_text(path, what), newline="")))
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc}); expected the {what} format") from None
+    if not rows or not set(columns) <= set(rows[0]):
+        raise DataError(f"{path}: expected a {what} CSV with the columns {', '.join(map(repr, columns))}")
+    return rows
+
+
+def _number(row: dict[str, str], column: str, path: str | Path, line: int) -> float:
+    try:
+        value = float(row[column])
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{path}:{line}: column {column!r} is {brief(row[column])}, not a finite number")
+    return value
+
+
 @functools.lru_cache(maxsize=8)
 def load_weights(path: str | Path) -> dict[str, dict[str, float]]:
     """alpaca_eval GLM weights CSV: model -> {feature: weight}."""
-    with Path(path).open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or not {LEN, DIFF, GAMED} <= set(rows[0]):
-        raise DataError(f"{path}: expected alpaca_eval GLM weight columns {LEN}, {DIFF}, {GAMED}")
-    return {r[""]: {k: float(r[k]) for k in (LEN, DIFF, GAMED)} for r in rows}
+    rows = _read_csv(path, ("", LEN, DIFF, GAMED), "alpaca_eval GLM weights")
+    return {r[""]: {k: _number(r, k, path, n) for k in (LEN, DIFF, GAMED)} for n, r in enumerate(rows, 2)}
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,11 +81,8 @@ def load_difficulty(path: str | Path | None) -> list[float] | None:
             path = hf_hub_download("tatsu-lab/alpaca_eval", "instruction_difficulty.csv", repo_type="dataset")
         except Exception:  # offline or no access: the LC win rate is then reported as unavailable
             return None
-    with Path(path).open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or DIFF not in rows[0]:
-        raise DataError(f"{path}: expected a column {DIFF!r} (alpaca_eval instruction_difficulty.csv)")
-    return [float(r[DIFF]) for r in rows]
+    rows = _read_csv(path, (DIFF,), "alpaca_eval instruction_difficulty.csv")
+    return [_number(r, DIFF, path, n) for n, r in enumerate(rows, 2)]
 
 
 def predict_lc_win_rate(
@@ -110,8 +128,11 @@ def add_length_controlled(
 ) -> None:
     """Add `length_controlled_winrate` (and how it was obtained) to a leaderboard row, or say why not."""
     rows = [a for a in annotations if str(a["generator_2"]) == model]
-    difficulty = load_difficulty(difficulty_csv)
     row["length_controlled_winrate"] = None
+    if all(a["preference"] is None or preference_problem(a["preference"]) for a in rows):
+        row["lc_note"] = "no valid preference to fit"
+        return
+    difficulty = load_difficulty(difficulty_csv)
     if difficulty is None:
         row["lc_note"] = (
             "needs alpaca_eval's instruction_difficulty.csv (--instruction-difficulty, or the Hub)"
@@ -131,7 +152,7 @@ def add_length_controlled(
     lc, weights_fit = fit_lc_win_rate(
         [len(str(a["output_1"])) for a in rows],
         [len(str(a["output_2"])) for a in rows],
-        [a["preference"] for a in rows],
+        [a["preference"] if preference_problem(a["preference"]) is None else None for a in rows],
         difficulty,
     )
     row["length_controlled_winrate"], row["lc_weights"] = lc, weights_fit

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
+from notus.eval.files import brief, read_jsonl, summarize
 from notus.llm.contract import GenerationParams
 
 NEED_REF_CATS = ("math", "reasoning", "coding", "arena-hard-200")
@@ -55,26 +56,50 @@ def judge_prompts() -> dict[str, dict[str, str]]:
     return {d["name"]: d for d in (json.loads(line) for line in text.splitlines() if line.strip())}
 
 
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(t, str) for t in value)
+
+
 def read_jsonl_file(path: str | Path, required: tuple[str, ...], what: str) -> list[dict[str, Any]]:
-    """JSONL rows with the fields a FastChat file must have; errors name file, line and field."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: {what} file not found")
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    """JSONL rows with the fields a FastChat file must have; all problems in one error naming file and line."""
+    rows, problems = [], []
+    for n, row in read_jsonl(path, what):
+        if not isinstance(row, dict):
+            problems.append(f"{path}:{n}: a JSON {type(row).__name__}, not an object")
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
         missing = [k for k in required if k not in row]
+        qid = row.get("question_id")
         if missing:
-            raise DataError(
+            problems.append(
                 f"{path}:{n}: missing field(s) {', '.join(missing)} of the FastChat {what} format"
             )
-        rows.append(row)
+        elif isinstance(qid, bool) or not isinstance(qid, int | str):
+            problems.append(f"{path}:{n}: field `question_id` is {brief(qid)}, not an integer or a string")
+        elif "category" in required and not isinstance(row["category"], str):
+            problems.append(f"{path}:{n}: field `category` is {brief(row['category'])}, not a string")
+        elif "turns" in required and not _is_text_list(row["turns"]):
+            problems.append(f"{path}:{n}: field `turns` must be a non-empty list of strings")
+        elif "choices" in required and not _answer_turns(row):
+            problems.append(
+                f"{path}:{n}: field `choices` must be a list whose first item has `turns`, "
+                "a non-empty list of strings"
+            )
+        else:
+            rows.append(row)
+    if problems:
+        raise DataError(f"{len(problems)} problem(s) in the {what} file: {summarize(problems)}")
+    if not rows:
+        raise DataError(f"{path}: no {what} rows; give a non-empty file")
     return rows
+
+
+def _answer_turns(row: dict[str, Any]) -> list[str] | None:
+    """`choices[0].turns` of a FastChat answer when it is a non-empty list of strings, else None."""
+    choices = row.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    turns = choices[0].get("turns")
+    return turns if _is_text_list(turns) else None
 
 
 def load_questions(path: str | Path | None) -> list[dict[str, Any]]:
@@ -95,12 +120,7 @@ def load_questions(path: str | Path | None) -> list[dict[str, Any]]:
 
 def load_answers(path: str | Path) -> list[dict[str, Any]]:
     """FastChat model_answer rows (`question_id, model_id, choices[0].turns`)."""
-    rows = read_jsonl_file(path, ("question_id", "model_id", "choices"), "model_answer")
-    for row in rows:
-        turns = (row["choices"] or [{}])[0].get("turns")
-        if not isinstance(turns, list) or not turns:
-            raise DataError(f"{path}: question {row['question_id']}: choices[0].turns is missing or empty")
-    return rows
+    return read_jsonl_file(path, ("question_id", "model_id", "choices"), "model_answer")
 
 
 def rating_from_judgment(judgment: str) -> int | float:
@@ -152,6 +172,11 @@ def build_requests(
                     "--reference-answers (FastChat reference_answer/gpt-4.jsonl) covering it"
                 )
             ref_turns = references[qid]["choices"][0]["turns"]
+            if len(ref_turns) < min(len(question["turns"]), len(turns), 2):
+                raise DataError(
+                    f"question {qid}: the reference answer has {len(ref_turns)} turn(s), fewer than the "
+                    "answer to grade; use FastChat's two-turn reference_answer/gpt-4.jsonl"
+                )
         for turn in range(1, min(len(question["turns"]), len(turns), 2) + 1):
             name = ("single-math-v1" if needs_ref else "single-v1") + ("-multi-turn" if turn == 2 else "")
             template = prompts[name]

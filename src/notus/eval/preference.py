@@ -51,13 +51,10 @@ def sequence_logps(
 ) -> list[PairLogps]:
     """Summed answer log-probs of every pair's chosen and rejected answer under one model."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from notus.llm.models import resolve_model
+    from notus.llm.models import load_pretrained
 
-    path = resolve_model(model_ref)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    tokenizer, model = load_pretrained(model_ref)
     model.eval()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     sequences = []

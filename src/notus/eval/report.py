@@ -21,6 +21,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from notus.core.errors import DataError
+from notus.eval.files import read_text, write_text_atomic
+
 LEADERBOARDS = {"alpaca_eval_gpt4": "AlpacaEval 1", "weighted_alpaca_eval_gpt4_turbo": "AlpacaEval 2"}
 OPEN_LLM = [
     ("arc_challenge", "ARC-C (25-shot)"),
@@ -41,18 +44,31 @@ def _ratio(length: float, base: float | None) -> str:
 
 
 def published_rows(folder: Path | None, reference_results: Path | None, models: list[str]) -> dict[str, dict]:
-    """Per published model: alpaca rows per annotator, MT-Bench and Open LLM scores, from files."""
+    """Per published model: alpaca rows per annotator, MT-Bench and Open LLM scores, from files; a file
+    that is not the published format is one DataError naming it."""
+    try:
+        return _published_rows(folder, reference_results, models)
+    except (KeyError, ValueError, TypeError, csv.Error) as exc:
+        raise DataError(
+            f"{folder}: a published leaderboard file is not in alpaca_eval's format ({type(exc).__name__}: "
+            f"{exc}); use the files of ../shared/data/alpaca_eval/leaderboards"
+        ) from None
+
+
+def _published_rows(
+    folder: Path | None, reference_results: Path | None, models: list[str]
+) -> dict[str, dict]:
     rows: dict[str, dict] = {m: {"alpaca": {}, "mt_bench": None, "open_llm": {}} for m in models}
     if folder:
         for annotator in LEADERBOARDS:
             path = folder / f"{annotator}_leaderboard.csv"
             if path.is_file():
-                for r in csv.DictReader(path.open(encoding="utf-8")):
+                for r in csv.DictReader(io.StringIO(read_text(path, "leaderboard CSV"), newline="")):
                     if r[""] in rows:
                         rows[r[""]]["alpaca"][annotator] = r
         cross = folder / "cross_benchmark_table.csv"
         if cross.is_file():
-            for r in csv.DictReader(cross.open(encoding="utf-8")):
+            for r in csv.DictReader(io.StringIO(read_text(cross, "cross-benchmark CSV"), newline="")):
                 r = {k.replace("\n", " "): v for k, v in r.items()}
                 if r["Model"] in rows:
                     rows[r["Model"]]["mt_bench"] = r.get("MT-bench (multi-turn)") or None
@@ -138,7 +154,8 @@ def build_report(
             f"{_f(r.get('length_controlled_winrate'))} | {r['avg_length']} | {_ratio(r['avg_length'], base_len)} "
             f"| {r['n_total']} |"
         )
-        points.append((f"{name} ({board})", r["avg_length"], r["win_rate"]))
+        if r["win_rate"] is not None:  # None: no valid preference
+            points.append((f"{name} ({board})", r["avg_length"], r["win_rate"]))
     for name, p in published.items():
         for annotator, r in p["alpaca"].items():
             md.append(
@@ -192,19 +209,17 @@ def build_report(
         for n in sorted({*evaluated_alpaca, *evaluated_mt_bench, *(h["model"] for h in harness)})
     ]
     md += ["", "## model-index (for model cards)", "", "```yaml", "---\n".join(blocks).rstrip(), "```", ""]
-    output.mkdir(parents=True, exist_ok=True)
-    md_path = output / "report.md"
-    md_path.write_text("\n".join(md))
-    (output / "model_index.yaml").write_text("---\n".join(blocks))
+    md_path = write_text_atomic(output / "report.md", "\n".join(md))
+    write_text_atomic(output / "model_index.yaml", "---\n".join(blocks))
     body = markdown_tables_to_html(md)
     if points:
         body += f'<h2>Win rate vs length</h2><img alt="win rate vs length" src="data:image/png;base64,{length_plot(points)}">'
-    html_path = output / "report.html"
-    html_path.write_text(
+    html_path = write_text_atomic(
+        output / "report.html",
         "<!doctype html><html><head><meta charset='utf-8'><title>notus evaluation report</title><style>"
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px}pre{background:#f4f4f4;padding:1em}</style></head>"
-        f"<body>{body}</body></html>"
+        f"<body>{body}</body></html>",
     )
     return md_path, html_path
 

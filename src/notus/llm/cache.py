@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from notus.core.errors import DataError
 from notus.core.types import Conversation
 from notus.llm.contract import Completion, GenerationParams, Model
 
@@ -41,17 +42,31 @@ class CachedModel:
         self.name = model.name
         self.chunk_size = max(1, chunk_size)
         self.stats = CacheStats()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._db.commit()
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            self._db.commit()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise DataError(
+                f"{path}: cannot be used as the request cache (SQLite: {exc}); delete it or choose another "
+                "cache file"
+            ) from None
 
     def _get(self, key: str) -> Completion | None:
+        """The cached completion, or None (a miss) when there is none or its row is unreadable."""
         with self._lock:
             row = self._db.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
-        return Completion(**json.loads(row[0])) if row else None
+        if row is None:
+            return None
+        try:
+            return Completion(**json.loads(row[0]))
+        except (TypeError, ValueError, RecursionError):  # a damaged row is asked again and replaced
+            return None
 
     def _put(self, items: list[tuple[str, Completion]]) -> None:
         with self._lock:

@@ -67,15 +67,21 @@ class LlamaCppModel:
         # half the logical CPUs (llama-cpp-python's own default): llama.cpp's threads spin at each
         # barrier, so one thread per core, never more, and fewer when the machine is shared
         threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
-        self.llm = Llama(
-            model_path=str(gguf_path(ref)),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_batch=n_batch,
-            seed=DEFAULT_SEED,
-            verbose=verbose,
-        )
+        path = gguf_path(ref)
+        try:
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=n_batch,
+                seed=DEFAULT_SEED,
+                verbose=verbose,
+            )
+        except ValueError as exc:  # llama.cpp could not read the file
+            raise ModelNotFoundError(
+                f"{path}: not a GGUF model llama.cpp can load ({exc}); download or convert it again"
+            ) from None
 
     def _one(self, conversation: Conversation, params: GenerationParams) -> Completion:
         kwargs = dict(

@@ -8,17 +8,24 @@ A reference is, in this order:
 3. a Hub id (`alignment-handbook/zephyr-7b-sft-full`), loaded by transformers (online, or from the
    Hugging Face cache when `HF_HUB_OFFLINE=1`).
 
-`resolve_model(ref)` returns what `from_pretrained` accepts: a local folder or a Hub id.
+`resolve_model(ref)` returns what `from_pretrained` accepts: a local folder or a Hub id. A local folder is
+checked first (`check_model_folder`): its config.json must be a UTF-8 JSON object, its weights safetensors
+files with sound headers (a `.bin`/`.pt` pickle can run code when loaded, so it is refused), and it must
+not need code of its own (`auto_map` for an architecture transformers does not ship). `load_pretrained`
+then loads tokenizer and model with `use_safetensors=True, trust_remote_code=False`; any failure is one
+`ModelNotFoundError` line naming the model, never a traceback and never code from the folder.
 """
 
 from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from notus.core.errors import ModelNotFoundError
 
@@ -91,8 +98,113 @@ def embedded_model_dir(name: str = DEFAULT_MODEL) -> Path:
     return out
 
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")  # torch.save / pickle formats
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a config.json above this is not a model config
+
+
 def is_local_model(path: Path) -> bool:
     return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A model folder's JSON config file as a dict; any problem is one ModelNotFoundError line."""
+    fix = "restore the file from the model's source (it is written by `save_pretrained`)"
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ModelNotFoundError(f"{path}: {path.stat().st_size} bytes is not a model config; {fix}")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModelNotFoundError(f"{path}: byte offset {exc.start} is not UTF-8; {fix}") from None
+    except RecursionError:
+        raise ModelNotFoundError(f"{path}: JSON nested too deeply; {fix}") from None
+    except ValueError as exc:  # json.JSONDecodeError, or a number Python cannot read
+        raise ModelNotFoundError(f"{path}: not valid JSON ({exc}); {fix}") from None
+    except OSError as exc:
+        raise ModelNotFoundError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not isinstance(data, dict):
+        raise ModelNotFoundError(f"{path}: a JSON {type(data).__name__}, not an object; {fix}")
+    return data
+
+
+def _check_no_custom_code(folder: Path, config: dict[str, Any]) -> None:
+    """Refuse a folder whose model exists only as code in the folder (`auto_map`, unknown model_type).
+    (With a model_type transformers ships, its own class is used and the folder's code ignored.)"""
+    if "auto_map" not in config:
+        return
+    model_type = config.get("model_type")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING_NAMES:
+        raise ModelNotFoundError(
+            f"{folder / 'config.json'}: names custom code (`auto_map`) for model type {model_type!r}, which "
+            "transformers does not ship; notus never runs code from a model folder (trust_remote_code is "
+            "off): use a model of an architecture transformers supports"
+        )
+
+
+def _check_safetensors(path: Path) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            fh.keys()
+    except (SafetensorError, OSError) as exc:
+        raise ModelNotFoundError(
+            f"{path}: not a readable safetensors file ({exc}); download or save the model again"
+        ) from None
+
+
+def check_model_folder(folder: Path) -> None:
+    """A local model folder that loads without running code: JSON config, safetensors weights, no auto_map."""
+    adapter = not (folder / "config.json").is_file()
+    config = read_config(folder / ("adapter_config.json" if adapter else "config.json"))
+    if not adapter:
+        _check_no_custom_code(folder, config)
+    weights = sorted(folder.glob("*.safetensors"))
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = read_config(index).get("weight_map")
+        shards = set(weight_map.values()) if isinstance(weight_map, dict) else set()
+        missing = sorted(str(s) for s in shards if not (folder / str(s)).is_file())
+        if not shards or missing:
+            raise ModelNotFoundError(
+                f"{index}: {'shard(s) ' + ', '.join(missing) + ' missing' if missing else 'no weight_map'}; "
+                "download the model again"
+            )
+    if not weights:
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelNotFoundError(
+                f"{folder}: weights only in pickle format ({', '.join(pickles)}), which can run code when "
+                "loaded; notus loads safetensors only: use the model's safetensors release, or convert it "
+                "once where you trust the file (`model.save_pretrained(dir, safe_serialization=True)`)"
+            )
+        raise ModelNotFoundError(
+            f"{folder}: no weights (*.safetensors) next to its {'adapter_config' if adapter else 'config'}.json; "
+            "download or save the model again"
+        )
+    for path in weights:
+        _check_safetensors(path)
+
+
+def load_pretrained(ref: str, dtype: str = "float32"):
+    """(tokenizer, model) of a model reference: safetensors only, no code from the model's folder or repo.
+    Any loading failure (corrupt files, unknown architecture, offline Hub id) is one ModelNotFoundError."""
+    path = resolve_model(ref)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=getattr(torch, dtype), use_safetensors=True, trust_remote_code=False
+        )
+    except Exception as exc:  # third-party loaders raise many types; the user needs one line
+        message = " ".join(str(exc).split())[:500]
+        raise ModelNotFoundError(
+            f"model {ref!r} could not be loaded ({type(exc).__name__}: {message})"
+        ) from None
+    return tokenizer, model
 
 
 def resolve_model(ref: str) -> str:
@@ -104,9 +216,15 @@ def resolve_model(ref: str) -> str:
     path = Path(ref).expanduser()
     if path.exists():
         if is_local_model(path):
+            check_model_folder(path)
             return str(path)
+        if path.is_dir():
+            raise ModelNotFoundError(
+                f"{ref!r} is a folder but has no config.json: not a Hugging Face model folder"
+            )
         raise ModelNotFoundError(
-            f"{ref!r} is a folder but has no config.json: not a Hugging Face model folder"
+            f"{ref!r} is a file, not a model folder: give the folder holding config.json and *.safetensors "
+            "(a .gguf file is served with --backend llamacpp)"
         )
     if ref.count("/") == 1 and not ref.startswith((".", "/", "~")):
         return ref  # a Hub id: transformers downloads it or finds it in the HF cache

@@ -21,10 +21,34 @@ from notus.core.types import Conversation
 from notus.llm.contract import BACKENDS, Completion, GenerationParams
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 60.0  # a server's Retry-After is honoured up to this (a huge one would hang the run)
 
 
 class EndpointError(NotusError):
     """The endpoint refused a request for a reason retrying cannot fix (or retries ran out)."""
+
+
+def _count(value: Any) -> int | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
+    return int(value) if ok else None
+
+
+def completion_from(data: Any) -> Completion | None:
+    """A Completion from a chat.completion response body, or None when the body does not have its shape."""
+    try:
+        choice = data["choices"][0]
+        text = choice["message"].get("content") or ""
+        usage = data.get("usage") or {}
+        logprobs = (choice.get("logprobs") or {}).get("content")
+        finish = choice.get("finish_reason") or "stop"
+        tokens = [_count(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    if not isinstance(text, str) or not isinstance(finish, str) or None in tokens:
+        return None
+    if not (logprobs is None or isinstance(logprobs, list)):
+        return None
+    return Completion(text, tokens[0], tokens[1], finish, logprobs)
 
 
 class OpenAIModel:
@@ -86,28 +110,29 @@ class OpenAIModel:
                 time.sleep(wait)
                 continue
             if response.status_code == 200:
-                return response.json()
+                try:
+                    return response.json()
+                except (ValueError, RecursionError):
+                    raise EndpointError(
+                        f"{url} answered 200 with a body that is not JSON: {response.text[:200]!r}"
+                    ) from None
             if response.status_code in RETRY_STATUS and attempt < self.max_retries:
-                retry_after = response.headers.get("retry-after")
-                time.sleep(
-                    float(retry_after) if retry_after and retry_after.replace(".", "").isdigit() else wait
-                )
+                retry_after = response.headers.get("retry-after", "")
+                digits = retry_after.replace(".", "", 1).isdigit()
+                time.sleep(min(float(retry_after), MAX_RETRY_AFTER_S) if digits else wait)
                 continue
             raise EndpointError(f"{url} answered {response.status_code}: {response.text[:500]}")
         raise EndpointError(f"{url}: no answer after {self.max_retries + 1} tries")
 
     def _one(self, conversation: Conversation, params: GenerationParams) -> Completion:
         data = self._post(self.request_body(conversation, params))
-        choice = data["choices"][0]
-        usage = data.get("usage") or {}
-        logprobs = (choice.get("logprobs") or {}).get("content")
-        return Completion(
-            text=choice["message"].get("content") or "",
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            finish_reason=choice.get("finish_reason") or "stop",
-            logprobs=logprobs,
-        )
+        completion = completion_from(data)
+        if completion is None:
+            raise EndpointError(
+                f"{self.base_url}/chat/completions answered 200 without OpenAI's chat.completion shape "
+                f"(choices[0].message.content text, usage token counts): {str(data)[:200]}"
+            )
+        return completion
 
     def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
         if len(conversations) <= 1 or self.concurrency == 1:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from notus.core.types import Conversation
 from notus.llm.contract import BACKENDS, Completion, GenerationParams
-from notus.llm.models import resolve_model
+from notus.llm.models import load_pretrained
 
 
 class TransformersModel:
     def __init__(self, ref: str, batch_size: int = 8, dtype: str = "float32", device: str | None = None):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name = ref
-        path = resolve_model(ref)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer, model = load_pretrained(ref, dtype)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(self.device)
+        self.model = model.to(self.device)
         self.model.eval()
         self.batch_size = batch_size
 

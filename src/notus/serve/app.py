@@ -4,8 +4,10 @@
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
 Errors always have OpenAI's body `{"error": {"message", "type", "param", "code"}}`: 400 bad JSON or a
-conversation the chat template rejects, 401 missing/wrong API key, 404 unknown model or path, 413 body or
-prompt too long, 422 invalid fields, 429 queue full. Bad input never yields 5xx.
+conversation the chat template rejects, 401 missing/wrong API key, 403 a cross-origin request to `/v1`
+(see guard.py), 404 unknown model or path, 413 body or prompt too long, 421 a `Host` this server does
+not answer for, 422 invalid fields, 429 queue full. Bad input never yields 5xx, and one request's input
+never affects another's. A client that goes away (streaming or not) frees its place at once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -35,7 +38,8 @@ from notus.serve.engine import (
     SamplingParams,
     TextDelta,
 )
-from notus.serve.limits import IDLE_TICK_S, ServeLimits
+from notus.serve.guard import RequestGuard, bound_names
+from notus.serve.limits import DEFAULT_HOST, IDLE_TICK_S, ServeLimits
 
 STATIC_DIR = Path(__file__).parent / "static"
 # The only files served under /static: a fixed name -> file map, so no request path can reach elsewhere.
@@ -57,6 +61,8 @@ class APIError(Exception):
 def error_response(
     status: int, message: str, param: str | None = None, code: str | None = None
 ) -> JSONResponse:
+    # a message quoting client text must still encode as UTF-8 (lone surrogates become \udxxx escapes)
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     detail = schema.ErrorDetail(
         message=message, type=ERROR_TYPES.get(status, "invalid_request_error"), param=param, code=code
     )
@@ -64,8 +70,17 @@ def error_response(
     return JSONResponse(schema.ErrorBody(error=detail).model_dump(), status_code=status, headers=headers)
 
 
-def create_app(engine, api_key: str | None = None, limits: ServeLimits | None = None) -> FastAPI:
-    """The ASGI app serving `engine` (a BatchingEngine or ContractEngine); the engine closes on shutdown."""
+def create_app(
+    engine,
+    api_key: str | None = None,
+    limits: ServeLimits | None = None,
+    host: str = DEFAULT_HOST,
+    allowed_hosts: tuple[str, ...] = (),
+    cors_origins: tuple[str, ...] = (),
+) -> FastAPI:
+    """The ASGI app serving `engine` (a BatchingEngine or ContractEngine); the engine closes on shutdown.
+    It answers the Host names of `host` (the bound interface), loopback and `allowed_hosts`, and
+    cross-origin `/v1` requests only from `cors_origins` (see guard.py)."""
     limits = limits or engine.limits
 
     @asynccontextmanager
@@ -159,7 +174,11 @@ def create_app(engine, api_key: str | None = None, limits: ServeLimits | None = 
                 sse(events(queue, job), meta, usage), media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )  # fmt: skip
-        return await complete(events(queue, job, request), meta)
+        watcher = asyncio.create_task(cancel_on_disconnect(request, job, queue))
+        try:
+            return await complete(events(queue, job), meta)
+        finally:
+            watcher.cancel()
 
     @app.get("/")
     async def index() -> FileResponse:
@@ -171,6 +190,15 @@ def create_app(engine, api_key: str | None = None, limits: ServeLimits | None = 
             raise APIError(404, f"no static file {name!r}", code="not_found")
         return FileResponse(STATIC_FILES[name], headers=SECURITY_HEADERS)
 
+    if cors_origins:  # answers the allowed origins' preflights and adds the CORS response headers
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=bound_names(host, allowed_hosts),
+        cors_origins=set(cors_origins),
+        refuse=lambda status, message, code: error_response(status, message, code=code),
+    )
     return app
 
 
@@ -190,7 +218,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_request(raw: bytes) -> schema.ChatCompletionRequest:
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise APIError(400, "the request body is JSON nested too deeply", code="invalid_json") from None
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer with more digits than Python reads
         raise APIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from exc
     if not isinstance(data, dict):
         raise APIError(400, "the request body must be a JSON object", code="invalid_json")
@@ -203,19 +233,27 @@ def parse_request(raw: bytes) -> schema.ChatCompletionRequest:
         raise APIError(422, problems, param=param, code="invalid_value") from exc
 
 
-async def events(
-    queue: asyncio.Queue, job: Job, request: Request | None = None
-) -> AsyncIterator[Event | None]:
-    """Engine events for one job; None on idle ticks. The job is cancelled when the consumer goes away."""
+async def cancel_on_disconnect(request: Request, job: Job, queue: asyncio.Queue) -> None:
+    """Wait for the client of a non-streaming request to go away; then drop its job (freeing its batch
+    row or queue place) and end its event stream (None). Streaming responses are cancelled by Starlette."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    job.cancel()
+    queue.put_nowait(None)
+
+
+async def events(queue: asyncio.Queue, job: Job) -> AsyncIterator[Event | None]:
+    """Engine events for one job; None on idle ticks (and ends on a None put in the queue when the
+    client left). The job is cancelled when the consumer goes away."""
     try:
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), IDLE_TICK_S)
             except TimeoutError:
-                if request is not None and await request.is_disconnected():
-                    return
                 yield None
                 continue
+            if event is None:
+                return
             yield event
             if not isinstance(event, TextDelta):
                 return

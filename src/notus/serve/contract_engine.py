@@ -15,6 +15,7 @@ from notus.llm.contract import Model
 from notus.serve.engine import (
     Failed,
     Finished,
+    InvalidPromptError,
     Job,
     PromptTooLongError,
     QueuedEngine,
@@ -35,9 +36,14 @@ class ContractEngine(QueuedEngine):
 
     def _make_job(self, conversation: list[dict], params: SamplingParams, emit) -> Job:
         if self.tokenizer is not None:
-            text = self.tokenizer.apply_chat_template(
-                conversation, tokenize=False, add_generation_prompt=True
-            )
+            import jinja2
+
+            try:
+                text = self.tokenizer.apply_chat_template(
+                    conversation, tokenize=False, add_generation_prompt=True
+                )
+            except jinja2.TemplateError as exc:
+                raise InvalidPromptError(f"the model's chat template rejected the messages: {exc}") from exc
             n = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
         else:
             n = sum(len(m["content"]) for m in conversation) // CHARS_PER_TOKEN

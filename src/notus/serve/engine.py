@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from notus.core.errors import NotusError
 from notus.llm.contract import GenerationParams
-from notus.serve.limits import GATHER_WINDOW_S, ServeLimits
+from notus.serve.limits import GATHER_WINDOW_S, MIN_SAMPLING_TEMPERATURE, ServeLimits
 
 
 class QueueFullError(NotusError):
@@ -270,26 +270,40 @@ class BatchingEngine(QueuedEngine):
         self._advance(self.rows, self.pending)
 
     def _sample(self, logits, jobs: list[Job]):
-        torch = self.torch
-        greedy = logits.argmax(-1)
-        out = greedy.clone()
+        """One next token per row. A row whose sampling fails is failed alone; the others go on."""
+        out = logits.argmax(-1)
         for i, job in enumerate(jobs):
-            p = job.params
-            if (p.frequency_penalty or p.presence_penalty) and job.ids:
-                counts = torch.bincount(torch.tensor(job.ids, device=self.device), minlength=logits.shape[1])
-                logits[i] -= p.frequency_penalty * counts[: logits.shape[1]] + p.presence_penalty * (
-                    counts > 0
-                )
-                out[i] = logits[i].argmax()
-            if p.temperature <= 0:
+            try:
+                token = self._sample_row(logits[i], job)
+            except RuntimeError as exc:  # e.g. probabilities that are not finite: only this request fails
+                job.emit(Failed(f"sampling failed for this request: {exc}"))
+                job.cancel()
                 continue
-            probs = torch.softmax(logits[i] / p.temperature, dim=-1)
-            if p.top_p < 1.0:  # keep the smallest set of most likely tokens whose mass reaches top_p
-                sorted_probs, order = probs.sort(descending=True)
-                keep = sorted_probs.cumsum(0) - sorted_probs < p.top_p
-                probs = torch.zeros_like(probs).scatter_(0, order[keep], sorted_probs[keep])
-            out[i] = torch.multinomial(probs, 1, generator=job.generator)[0]
+            if token is not None:
+                out[i] = token
         return out
+
+    def _sample_row(self, logits, job: Job):
+        """The sampled token id for one row, or None to keep the greedy one."""
+        torch, p = self.torch, job.params
+        token = None
+        if (p.frequency_penalty or p.presence_penalty) and job.ids:
+            counts = torch.bincount(torch.tensor(job.ids, device=self.device), minlength=logits.shape[0])
+            logits = logits - (
+                p.frequency_penalty * counts[: logits.shape[0]] + p.presence_penalty * (counts > 0)
+            )
+            token = logits.argmax()
+        if p.temperature < MIN_SAMPLING_TEMPERATURE:  # 0, or so small that logits / T overflows: greedy
+            return token
+        probs = torch.softmax(logits / p.temperature, dim=-1)
+        if p.top_p < 1.0:  # keep the smallest set of most likely tokens whose mass reaches top_p
+            sorted_probs, order = probs.sort(descending=True)
+            keep = sorted_probs.cumsum(0) - sorted_probs < p.top_p
+            keep[0] = True  # the most likely token always stays (a tiny top_p rounds to 0 in float32)
+            probs = torch.zeros_like(probs).scatter_(0, order[keep], sorted_probs[keep])
+        if not bool(torch.isfinite(probs).all()):
+            raise RuntimeError("the sampling probabilities are not finite")
+        return torch.multinomial(probs, 1, generator=job.generator)[0]
 
     def _advance(self, jobs: list[Job], tokens) -> None:
         """Give each job its new token: stream text, check EOS / stop strings / length; then retire."""
@@ -359,17 +373,12 @@ def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", mo
 
         return ContractEngine(load_model(ref, backend=backend, **options), model_id, limits)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from notus.llm.models import resolve_model
+    from notus.llm.models import load_pretrained
 
-    path = resolve_model(ref)
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    tokenizer, model = load_pretrained(ref, dtype)
     if tokenizer.chat_template is None:
         raise NotusError(f"{ref!r} has no chat template in its tokenizer; serve an instruct/chat model")
-    model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=getattr(torch, dtype), use_safetensors=True, trust_remote_code=False
-    )
     model = model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
     try:
         return BatchingEngine(model, tokenizer, model_id, limits)

@@ -15,8 +15,13 @@ MAX_BODY_BYTES = 512 * 1024  # request bodies above this get 413 before being pa
 MAX_MESSAGES = 256
 MAX_STOP_STRINGS = 4  # as OpenAI
 GATHER_WINDOW_S = 0.02  # an idle engine waits this long so simultaneous arrivals share one prefill
-IDLE_TICK_S = 1.0  # how often a waiting response checks that its client is still there
+IDLE_TICK_S = 1.0  # a waiting stream sends a keep-alive comment this often (and notices a client gone)
 CHARS_PER_TOKEN = 4  # prompt-length estimate for backends without a tokenizer
+MIN_SAMPLING_TEMPERATURE = 1e-4  # below it sampling is greedy (logits / T would overflow to inf)
+MAX_SEED = 2**63 - 1  # seeds are 64-bit signed integers, as torch and llama.cpp take them
+HEADER_TIMEOUT_S = 10.0  # a connection must send a request's complete headers within this time
+KEEP_ALIVE_TIMEOUT_S = 5  # an idle keep-alive connection is closed after this (uvicorn timeout_keep_alive)
+MAX_HEADER_BYTES = 64 * 1024  # request line + headers above this get 400 (h11_max_incomplete_event_size)
 
 
 @dataclass(frozen=True)
