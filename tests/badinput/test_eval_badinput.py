@@ -409,7 +409,7 @@ ALPACA_RUN_ERRORS = [
     Case("reference-non-utf8", lambda t: alpaca_run(t, [OUTPUT], b'[{"instruction": "\xff"}]'), 2, "reference.json:1: byte offset"),
     Case("reference-deep", lambda t: alpaca_run(t, [OUTPUT], DEEP), 2, "nested too deeply"),
     Case("instructions-object", lambda t: ["eval", "alpaca", "--instructions", str(write(t / "ins.json", "{}")), "--model-outputs", str(write(t / "o.json", "[]")), "--reference", str(t / "o.json")], 2, "expected a JSON list of instructions objects"),
-    Case("outputs-file-is-the-output-file", lambda t: _outputs_in_output_folder(t), 2, "model_outputs.json: is also an input of this command"),
+    Case("outputs-file-is-the-output-file", lambda t: _outputs_in_output_folder(t), 2, "model_outputs.json is the input"),
 ]  # fmt: skip
 
 

@@ -33,6 +33,7 @@ def recipe(path: Path, model: Path, out: Path, accumulation: int) -> Path:
                 "torch_threads": 1,
                 "ref_cache_dir": str(out.parent / f"cache-{out.name}"),
                 "disable_tqdm": True,
+                "logging_steps": 1,
             }
         )
     )

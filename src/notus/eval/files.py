@@ -14,8 +14,6 @@ strict JSON (`allow_nan=False`: NaN is never written) and replace their file ato
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -119,24 +117,16 @@ def output_folder(path: str | Path) -> Path:
 
 def strict_json(value: Any) -> str:
     """Indented JSON that other tools can read: NaN and infinities are refused, not written."""
-    return json.dumps(value, indent=2, allow_nan=False)
+    from notus.core.runs import strict_json as strict
+
+    return strict(value, "the results", indent=2)
 
 
 def write_text_atomic(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> Path:
-    """Write `text` to a temporary file beside `path`, then rename it over `path` (never half-written).
-    An output that is one of the command's `inputs` is refused before anything is written."""
-    path = Path(path)
-    if any(path.resolve() == Path(p).resolve() for p in inputs):
-        raise DataError(f"{path}: is also an input of this command; choose another --output folder")
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise DataError(f"{path}: cannot write ({exc.strerror or exc}); choose another --output") from None
-    return path
+    """`text` written atomically (core.runs.atomic_write); an output that is an input is refused first."""
+    from notus.core.runs import atomic_write, refuse_overwrite
+
+    refuse_overwrite(inputs, {"--output": path})
+    with atomic_write(path) as fh:
+        fh.write(text)
+    return Path(path)

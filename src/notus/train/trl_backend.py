@@ -20,6 +20,7 @@ Saving goes through `trainer.save_model`, which gathers ZeRO-3 / FSDP shards int
 from __future__ import annotations
 
 import copy
+import math
 import dataclasses
 from typing import Any
 
@@ -104,7 +105,8 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
     last = get_last_checkpoint(str(stage.out)) if stage.out.is_dir() else None
     output = trainer.train(resume_from_checkpoint=last)
     logged = trainer.state.log_history
-    metrics = [{"step": h["step"], **h} for h in logged if "loss" in h or "train_loss" in h]
+    finite = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731 - JSON has no NaN
+    metrics = [{k: finite(v) for k, v in h.items()} for h in logged if "loss" in h or "train_loss" in h]
     if stage.runtime.main:
         write_jsonl(stage.out / "metrics.jsonl", metrics)
     result = {
