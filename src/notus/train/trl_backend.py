@@ -20,8 +20,8 @@ Saving goes through `trainer.save_model`, which gathers ZeRO-3 / FSDP shards int
 from __future__ import annotations
 
 import copy
-import math
 import dataclasses
+import math
 from typing import Any
 
 from notus.core.runs import write_jsonl
