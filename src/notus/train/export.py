@@ -44,6 +44,8 @@ def save_model(model: Any, tokenizer: Any, out: Path, recipe: TrainRecipe, train
     """Full weights in `out` (safetensors); with LoRA the adapter goes to `out/adapter` and the merged model
     to `out`. A TRL run saves through its trainer, which gathers ZeRO-3 / FSDP shards into full tensors."""
     if trainer is not None and not recipe.use_peft:
+        if trainer.is_fsdp_enabled:  # SHARDED_STATE_DICT (fast checkpoints) would save no weights here
+            trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
         trainer.save_model(str(out))  # every rank must call it: the gather is collective
         if trainer.accelerator.is_main_process:
             tokenizer.save_pretrained(out)

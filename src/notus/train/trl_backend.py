@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 from notus.core.runs import write_jsonl
@@ -96,10 +98,41 @@ def clip_prompt(prompt: list[dict], templater: Templater, limit: int | None) -> 
     return messages
 
 
-def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
-    from transformers.trainer_utils import get_last_checkpoint
+def last_checkpoint(out: Path) -> str | None:
+    """The newest complete `checkpoint-N` in `out`: one whose trainer_state.json (written last) parses, so a
+    run killed while writing a checkpoint resumes from the one before it."""
+    steps = []
+    for path in out.glob("checkpoint-*") if out.is_dir() else []:
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+            steps.append((int(path.name.split("-", 1)[1]), path))
+        except (OSError, ValueError):
+            continue
+    return str(max(steps)[1]) if steps else None
 
-    last = get_last_checkpoint(str(stage.out)) if stage.out.is_dir() else None
+
+def engine(trainer: Any) -> dict[str, Any]:
+    """What accelerate actually ran (a launcher config it cannot honour falls back silently, e.g. FSDP on
+    CPU runs as plain DDP): the distributed type, world size and DeepSpeed's ZeRO stage and offload."""
+    state = trainer.accelerator.state
+    info: dict[str, Any] = {
+        "distributed_type": str(state.distributed_type.value),
+        "world_size": state.num_processes,
+    }
+    plugin = getattr(state, "deepspeed_plugin", None)
+    if trainer.is_deepspeed_enabled and plugin is not None:
+        zero = plugin.deepspeed_config.get("zero_optimization", {})
+        info["zero_stage"] = zero.get("stage")
+        for part in ("offload_optimizer", "offload_param"):
+            info[part] = (zero.get(part) or {}).get("device", "none")
+    fsdp = getattr(state, "fsdp_plugin", None)
+    if trainer.is_fsdp_enabled and fsdp is not None:
+        info["fsdp_version"] = fsdp.fsdp_version
+    return info
+
+
+def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
+    last = last_checkpoint(stage.out)
     output = trainer.train(resume_from_checkpoint=last)
     logged = trainer.state.log_history
     metrics = [{"step": h["step"], **h} for h in logged if "loss" in h or "train_loss" in h]
@@ -110,6 +143,7 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
         "train_runtime": output.metrics.get("train_runtime"),
         "global_step": output.global_step,
         "resumed_from": last,
+        "engine": engine(trainer),
     }
     evals = [h for h in logged if any(k.startswith("eval_") for k in h)]
     if evals:
