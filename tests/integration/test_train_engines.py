@@ -130,6 +130,23 @@ def test_deepspeed_saves_full_weights(config, stage, offload, ddp_run, tiny_mode
     assert_same_trained_weights(weights(tmp_path / name), weights(ddp_out), weights(tiny_model_dir))
 
 
+def test_zero3_without_16bit_gather_still_saves_full_weights(ddp_run, tiny_model_dir, tmp_path):
+    """A DeepSpeed config without stage3_gather_16bit_weights_on_model_save: the Trainer writes only a
+    sharded DeepSpeed checkpoint; notus consolidates it (zero_to_fp32) into full safetensors."""
+    ddp_out, _ = ddp_run
+    config = json.loads((CONFIGS / "zero3.json").read_text())
+    config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] = False
+    (tmp_path / "zero3.json").write_text(json.dumps(config))
+    launcher = yaml.safe_load((CONFIGS / "zero3.yaml").read_text())
+    launcher["deepspeed_config"]["deepspeed_config_file"] = str(tmp_path / "zero3.json")
+    (tmp_path / "zero3.yaml").write_text(yaml.safe_dump(launcher))
+    result = launch(str(tmp_path / "zero3.yaml"), write_recipe(tmp_path, tiny_model_dir, "nogather"))
+    assert result["engine"]["zero_stage"] == 3
+    out = tmp_path / "nogather"
+    assert not (out / "latest").exists() and not list(out.glob("global_step*")), "shards dropped"
+    assert_same_trained_weights(weights(out), weights(ddp_out), weights(tiny_model_dir))
+
+
 def test_fsdp2_gathers_full_weights(tiny_model_dir, tmp_path):
     script = ROOT / "tests" / "integration" / "fsdp_gather.py"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
