@@ -131,14 +131,11 @@ def test_deepspeed_saves_full_weights(config, stage, offload, ddp_run, tiny_mode
 
 
 def test_zero3_without_16bit_gather_still_saves_full_weights(ddp_run, tiny_model_dir, tmp_path):
-    """A DeepSpeed config without stage3_gather_16bit_weights_on_model_save: the Trainer writes only a
-    sharded DeepSpeed checkpoint; notus consolidates it (zero_to_fp32) into full safetensors."""
+    """`zero3_save_16bit_model: false` (DeepSpeed's stage3_gather_16bit_weights_on_model_save): the Trainer
+    writes only a sharded DeepSpeed checkpoint; notus consolidates it (zero_to_fp32) into full safetensors."""
     ddp_out, _ = ddp_run
-    config = json.loads((CONFIGS / "zero3.json").read_text())
-    config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] = False
-    (tmp_path / "zero3.json").write_text(json.dumps(config))
     launcher = yaml.safe_load((CONFIGS / "zero3.yaml").read_text())
-    launcher["deepspeed_config"]["deepspeed_config_file"] = str(tmp_path / "zero3.json")
+    launcher["deepspeed_config"]["zero3_save_16bit_model"] = False
     (tmp_path / "zero3.yaml").write_text(yaml.safe_dump(launcher))
     result = launch(str(tmp_path / "zero3.yaml"), write_recipe(tmp_path, tiny_model_dir, "nogather"))
     assert result["engine"]["zero_stage"] == 3
