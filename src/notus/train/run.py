@@ -34,9 +34,9 @@ def train(
 
 @cache
 def _close_process_group_at_exit() -> None:
-    """Under a launcher, destroy the process group before the interpreter exits: left open, a DeepSpeed
-    ZeRO-3 offload run aborts at exit ("terminate called without an active exception", SIGABRT) after
-    it has saved everything, and the launcher reports the run failed."""
+    """Under a launcher, destroy the process group before the interpreter exits, as torch asks: left open,
+    a ZeRO-3 offload run on CPU once aborted at exit ("terminate called without an active exception",
+    SIGABRT) after saving everything, and the launcher reported the run failed (intermittent)."""
 
     def close() -> None:
         import torch.distributed as dist
