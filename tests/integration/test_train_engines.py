@@ -110,13 +110,18 @@ def test_ddp_two_processes(ddp_run, tiny_model_dir):
 
 
 @pytest.mark.parametrize(
-    ("config", "stage", "offload"),
-    [("zero2.yaml", 2, "none"), ("zero3.yaml", 3, "none"), ("zero3_offload.yaml", 3, "cpu")],
+    ("config", "stage", "offload", "keys"),
+    [
+        ("zero2.yaml", 2, "none", {}),
+        # the reference log-probs computed up front, by TRL's DeepSpeed inference engine over the shards
+        ("zero3.yaml", 3, "none", {"precompute_ref_log_probs": True}),
+        ("zero3_offload.yaml", 3, "cpu", {}),
+    ],
 )
-def test_deepspeed_saves_full_weights(config, stage, offload, ddp_run, tiny_model_dir, tmp_path):
+def test_deepspeed_saves_full_weights(config, stage, offload, keys, ddp_run, tiny_model_dir, tmp_path):
     ddp_out, _ = ddp_run
     name = config.removesuffix(".yaml")
-    result = launch(config, write_recipe(tmp_path, tiny_model_dir, name))
+    result = launch(config, write_recipe(tmp_path, tiny_model_dir, name, **keys))
     assert result["engine"] == {
         "distributed_type": "DEEPSPEED",
         "world_size": 2,

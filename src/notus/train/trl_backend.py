@@ -152,11 +152,34 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
     return finish_stage(stage, trainer.model, result, summary, trainer)
 
 
-def _eval_dataset(stage: Stage, rows: list[dict]):
+def _eval_dataset(stage: Stage, rows: list[dict], build: Any = None):
     from datasets import Dataset
 
     strategy = str(getattr(stage.recipe.eval_strategy, "value", stage.recipe.eval_strategy))
-    return Dataset.from_list(rows) if rows and strategy != "no" else None
+    if not rows or strategy == "no":
+        return None
+    return build(stage, rows) if build else Dataset.from_list(rows)
+
+
+def _on_disk(stage: Stage, rows: list[dict]):
+    """The rows as a Dataset; with `precompute_ref_log_probs` under a launcher, one saved in the datasets
+    cache that every rank reads. TRL writes the reference log-probs next to the dataset's files on rank 0
+    and reads them on every rank: an in-memory dataset's folder is a per-process temporary one, so rank 1
+    failed with `FileNotFoundError: ... /tmp/hf_datasets-XXXX/cache-....arrow`."""
+    import hashlib
+
+    from datasets import Dataset, config, load_from_disk
+
+    if stage.runtime.world == 1 or not stage.recipe.precompute_ref_log_probs:
+        return Dataset.from_list(rows)
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    path = Path(config.HF_DATASETS_CACHE) / "notus-rows" / digest
+    if stage.runtime.main and not (path / "dataset_info.json").is_file():
+        Dataset.from_list(rows).save_to_disk(str(path))
+    import torch
+
+    torch.distributed.barrier()
+    return load_from_disk(str(path))
 
 
 def _preferences(stage: Stage, rows: list[dict]) -> list[dict]:
@@ -167,7 +190,6 @@ def _preferences(stage: Stage, rows: list[dict]) -> list[dict]:
 
 
 def train_dpo_trl(stage: Stage) -> dict[str, Any]:
-    from datasets import Dataset
     from trl import DPOTrainer
 
     recipe = stage.recipe
@@ -177,13 +199,13 @@ def train_dpo_trl(stage: Stage) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if losses == ["rpo"]:
         changes = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, recipe.rpo_alpha]}
-    train = Dataset.from_list(_preferences(stage, stage.train_rows))
+    train = _on_disk(stage, _preferences(stage, stage.train_rows))
     trainer = DPOTrainer(
         model=load_model(stage),
         ref_model=recipe.ref_model_name_or_path and _reference(stage),
         args=trl_args(stage, **changes),
         train_dataset=train,
-        eval_dataset=_eval_dataset(stage, _preferences(stage, stage.eval_rows)),
+        eval_dataset=_eval_dataset(stage, _preferences(stage, stage.eval_rows), _on_disk),
         processing_class=stage.tokenizer,
         peft_config=peft_config(stage),
     )
