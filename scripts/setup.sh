@@ -23,6 +23,10 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ "${1:-}" = "test" ]; then
+  # DeepSpeed's CPU ops that the engine tests use (shared-memory allreduce; CPU Adam for ZeRO offload): built
+  # once into ~/.cache/torch_extensions (a few minutes, needs g++), a no-op afterwards.
+  DS_ACCELERATOR=cpu "$VENV/bin/python" -c "from deepspeed.accelerator import get_accelerator as acc
+for name in ('ShareMemCommBuilder', 'CPUAdamBuilder'): acc().create_op_builder(name).load()" >/dev/null
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "notus setup: installing Debian chromium + chromium-driver for browser tests" >&2

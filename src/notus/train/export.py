@@ -44,8 +44,12 @@ def save_model(model: Any, tokenizer: Any, out: Path, recipe: TrainRecipe, train
     """Full weights in `out` (safetensors); with LoRA the adapter goes to `out/adapter` and the merged model
     to `out`. A TRL run saves through its trainer, which gathers ZeRO-3 / FSDP shards into full tensors."""
     if trainer is not None and not recipe.use_peft:
+        if trainer.is_fsdp_enabled:  # SHARDED_STATE_DICT (fast checkpoints) would save no weights here
+            trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
         trainer.save_model(str(out))  # every rank must call it: the gather is collective
         if trainer.accelerator.is_main_process:
+            if trainer.is_deepspeed_enabled and not _has_weights(out):
+                _zero_to_safetensors(out, trainer.accelerator.unwrap_model(trainer.model))
             tokenizer.save_pretrained(out)
             _use_cache(out)
         return
@@ -63,6 +67,26 @@ def save_model(model: Any, tokenizer: Any, out: Path, recipe: TrainRecipe, train
         model.config.use_cache = True
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+def _has_weights(out: Path) -> bool:
+    return any((out / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json"))
+
+
+def _zero_to_safetensors(out: Path, model: Any) -> None:
+    """ZeRO-3 without `stage3_gather_16bit_weights_on_model_save` (accelerate: `zero3_save_16bit_model`):
+    the Trainer saved a sharded DeepSpeed checkpoint instead of weights. Consolidate it with DeepSpeed's
+    zero_to_fp32 into full fp32 weights, saved by the model (tied weights once), then drop the shards."""
+    import shutil
+
+    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
+    tag = (out / "latest").read_text(encoding="utf-8").strip()
+    state = get_fp32_state_dict_from_zero_checkpoint(str(out), tag=tag)
+    model.save_pretrained(out, state_dict=state, safe_serialization=True)
+    shutil.rmtree(out / tag)
+    for name in ("latest", "zero_to_fp32.py", "zero_to_torch.py"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _use_cache(out: Path) -> None:

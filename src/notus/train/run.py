@@ -7,6 +7,8 @@ result = train(load_train_recipe("dpo", "recipes/train/cpu/dpo.yaml", ["max_step
 
 from __future__ import annotations
 
+import atexit
+from functools import cache
 from typing import Any
 
 from notus.train.recipes import TrainRecipe
@@ -16,6 +18,7 @@ def train(
     recipe: TrainRecipe, train_rows: list[dict] | None = None, eval_rows: list[dict] | None = None
 ) -> dict[str, Any]:
     """Run `recipe` (its method and backend); rows given here replace the recipe's datasets."""
+    _close_process_group_at_exit()
     if recipe.method == "sft":
         from notus.train.sft import train_sft
 
@@ -27,3 +30,18 @@ def train(
     from notus.train.trl_backend import train_unpaired
 
     return train_unpaired(recipe, train_rows)
+
+
+@cache
+def _close_process_group_at_exit() -> None:
+    """Under a launcher, destroy the process group before the interpreter exits, as torch asks: left open,
+    a ZeRO-3 offload run on CPU once aborted at exit ("terminate called without an active exception",
+    SIGABRT) after saving everything, and the launcher reported the run failed (intermittent)."""
+
+    def close() -> None:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+    atexit.register(close)

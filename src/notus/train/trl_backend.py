@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from notus.core.runs import write_jsonl
@@ -99,10 +101,41 @@ def clip_prompt(prompt: list[dict], templater: Templater, limit: int | None) -> 
     return messages
 
 
-def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
-    from transformers.trainer_utils import get_last_checkpoint
+def last_checkpoint(out: Path) -> str | None:
+    """The newest complete `checkpoint-N` in `out`: one whose trainer_state.json (written last) parses, so a
+    run killed while writing a checkpoint resumes from the one before it."""
+    steps = []
+    for path in out.glob("checkpoint-*") if out.is_dir() else []:
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+            steps.append((int(path.name.split("-", 1)[1]), path))
+        except (OSError, ValueError):
+            continue
+    return str(max(steps)[1]) if steps else None
 
-    last = get_last_checkpoint(str(stage.out)) if stage.out.is_dir() else None
+
+def engine(trainer: Any) -> dict[str, Any]:
+    """What accelerate actually ran (a launcher config it cannot honour falls back silently, e.g. FSDP on
+    CPU runs as plain DDP): the distributed type, world size and DeepSpeed's ZeRO stage and offload."""
+    state = trainer.accelerator.state
+    info: dict[str, Any] = {
+        "distributed_type": str(state.distributed_type.value),
+        "world_size": state.num_processes,
+    }
+    plugin = getattr(state, "deepspeed_plugin", None)
+    if trainer.is_deepspeed_enabled and plugin is not None:
+        zero = plugin.deepspeed_config.get("zero_optimization", {})
+        info["zero_stage"] = zero.get("stage")
+        for part in ("offload_optimizer", "offload_param"):
+            info[part] = (zero.get(part) or {}).get("device", "none")
+    fsdp = getattr(state, "fsdp_plugin", None)
+    if trainer.is_fsdp_enabled and fsdp is not None:
+        info["fsdp_version"] = fsdp.fsdp_version
+    return info
+
+
+def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
+    last = last_checkpoint(stage.out)
     output = trainer.train(resume_from_checkpoint=last)
     logged = trainer.state.log_history
     finite = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731 - JSON has no NaN
@@ -116,6 +149,7 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
         "resumed_from": last,
         "trainer": type(trainer).__name__,
         "trl_config": {k: getattr(trainer.args, k) for k in TRL_LOSS_KEYS if hasattr(trainer.args, k)},
+        "engine": engine(trainer),
     }
     evals = [h for h in logged if any(k.startswith("eval_") for k in h)]
     if evals:
@@ -124,11 +158,34 @@ def _run(stage: Stage, trainer: Any) -> dict[str, Any]:
     return finish_stage(stage, trainer.model, result, summary, trainer)
 
 
-def _eval_dataset(stage: Stage, rows: list[dict]):
+def _eval_dataset(stage: Stage, rows: list[dict], build: Any = None):
     from datasets import Dataset
 
     strategy = str(getattr(stage.recipe.eval_strategy, "value", stage.recipe.eval_strategy))
-    return Dataset.from_list(rows) if rows and strategy != "no" else None
+    if not rows or strategy == "no":
+        return None
+    return build(stage, rows) if build else Dataset.from_list(rows)
+
+
+def _on_disk(stage: Stage, rows: list[dict]):
+    """The rows as a Dataset; with `precompute_ref_log_probs` under a launcher, one saved in the datasets
+    cache that every rank reads. TRL writes the reference log-probs next to the dataset's files on rank 0
+    and reads them on every rank: an in-memory dataset's folder is a per-process temporary one, so rank 1
+    failed with `FileNotFoundError: ... /tmp/hf_datasets-XXXX/cache-....arrow`."""
+    import hashlib
+
+    from datasets import Dataset, config, load_from_disk
+
+    if stage.runtime.world == 1 or not stage.recipe.precompute_ref_log_probs:
+        return Dataset.from_list(rows)
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    path = Path(config.HF_DATASETS_CACHE) / "notus-rows" / digest
+    if stage.runtime.main and not (path / "dataset_info.json").is_file():
+        Dataset.from_list(rows).save_to_disk(str(path))
+    import torch
+
+    torch.distributed.barrier()
+    return load_from_disk(str(path))
 
 
 def _preferences(stage: Stage, rows: list[dict]) -> list[dict]:
@@ -139,7 +196,6 @@ def _preferences(stage: Stage, rows: list[dict]) -> list[dict]:
 
 
 def train_dpo_trl(stage: Stage) -> dict[str, Any]:
-    from datasets import Dataset
     from trl import DPOTrainer
 
     recipe = stage.recipe
@@ -149,13 +205,13 @@ def train_dpo_trl(stage: Stage) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if losses == ["rpo"]:
         changes = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, recipe.rpo_alpha]}
-    train = Dataset.from_list(_preferences(stage, stage.train_rows))
+    train = _on_disk(stage, _preferences(stage, stage.train_rows))
     trainer = DPOTrainer(
         model=load_model(stage),
         ref_model=recipe.ref_model_name_or_path and _reference(stage),
         args=trl_args(stage, **changes),
         train_dataset=train,
-        eval_dataset=_eval_dataset(stage, _preferences(stage, stage.eval_rows)),
+        eval_dataset=_eval_dataset(stage, _preferences(stage, stage.eval_rows), _on_disk),
         processing_class=stage.tokenizer,
         peft_config=peft_config(stage),
     )
