@@ -71,6 +71,7 @@ class LlamaCppEngine(QueuedEngine):
         params.n_seq_max = n_seq
         params.kv_unified = False  # each sequence owns max_context cells: a request never starves another
         params.n_threads = params.n_threads_batch = threads
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama-cpp-python's Llama: same tokens
         self.ctx = llama_cpp.llama_init_from_model(self.llm.model, params)
         if not self.ctx:
             raise NotusError(f"llama.cpp could not create a context of {params.n_ctx} tokens for {path}")
@@ -110,7 +111,7 @@ class LlamaCppEngine(QueuedEngine):
         chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
         if p.frequency_penalty or p.presence_penalty:  # OpenAI: logit -= f * count + p * (count > 0)
             penalties = lib.llama_sampler_init_penalties(
-                self.max_context, 1.0, p.frequency_penalty, p.presence_penalty
+                self.llm.n_vocab(), self.max_context, 1.0, p.frequency_penalty, p.presence_penalty
             )
             lib.llama_sampler_chain_add(chain, penalties)
         if p.temperature < MIN_SAMPLING_TEMPERATURE:
