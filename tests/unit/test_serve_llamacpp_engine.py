@@ -78,7 +78,9 @@ def test_seeds_make_sampling_reproducible(engine):
 
 def test_frequency_penalty_breaks_repetition(engine):
     def most_repeated(params: SamplingParams) -> int:
-        job = engine.submit([{"role": "user", "content": "List the numbers 1 1 1 1 1 1 1 1 1 1"}], params, lambda e: None)
+        job = engine.submit(
+            [{"role": "user", "content": "List the numbers 1 1 1 1 1 1 1 1 1 1"}], params, lambda e: None
+        )
         while job.finish is None and not job.cancelled:
             time.sleep(0.01)
         return max(job.ids.count(t) for t in set(job.ids))
@@ -91,3 +93,24 @@ def test_frequency_penalty_breaks_repetition(engine):
 def test_too_long_prompt_is_refused(engine):
     with pytest.raises(PromptTooLongError, match="at most 200"):
         engine.submit([{"role": "user", "content": "word " * 400}], SamplingParams(), lambda e: None)
+
+
+def test_the_model_contract_generates_through_the_engine():
+    """`notus feedback` / `notus eval` call `generate`: batched on the engine, same answers as one by one."""
+    from notus.llm.contract import GenerationParams, load_model
+
+    model = load_model("smollm2-135m-instruct", backend="llamacpp", n_threads=1, n_ctx=512)
+    conversations = [[{"role": "user", "content": p}] for p in PROMPTS]
+    params = GenerationParams(max_new_tokens=16)
+    batched = model.generate(conversations, params)
+    assert model._engine is not None and model._engine.llm is model.llm  # one model in memory
+    one_by_one = [model._one(c, params) for c in conversations]
+    assert [c.text for c in batched] == [c.text for c in one_by_one]
+    assert [(c.prompt_tokens, c.finish_reason) for c in batched] == [
+        (c.prompt_tokens, c.finish_reason) for c in one_by_one
+    ]
+    for b, o in zip(
+        batched, one_by_one
+    ):  # notus counts the EOS token as sampled (as the transformers engine)
+        assert b.completion_tokens == o.completion_tokens + (b.finish_reason == "stop")
+    model._engine.close()

@@ -35,7 +35,10 @@ SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take 32-bit seeds
 
 
 class LlamaCppEngine(QueuedEngine):
-    def __init__(self, ref: str, model_id: str, limits: ServeLimits, n_threads: int | None = None):
+    def __init__(self, ref: str, model_id: str, limits: ServeLimits, n_threads: int | None = None,
+                 llm=None, n_ctx: int | None = None):  # fmt: skip
+        """`llm`: an already loaded `llama_cpp.Llama` of `ref` to share; `n_ctx`: tokens per sequence
+        (default: prompt + completion limits, at most the model's training context)."""
         from llama_cpp import Llama, llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -46,7 +49,9 @@ class LlamaCppEngine(QueuedEngine):
         path = gguf_path(ref)
         threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         try:  # the model, its tokenizer and metadata; its own small context is not used for decoding
-            self.llm = Llama(model_path=str(path), n_ctx=64, n_batch=64, n_threads=threads, verbose=False)
+            self.llm = llm or Llama(
+                model_path=str(path), n_ctx=64, n_batch=64, n_threads=threads, verbose=False
+            )
         except ValueError as exc:
             raise ModelNotFoundError(f"{path}: not a GGUF model llama.cpp can load ({exc})") from None
         meta = self.llm.metadata
@@ -63,7 +68,7 @@ class LlamaCppEngine(QueuedEngine):
         self.eos_ids = {t for t in range(self.llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)}
         n_seq = limits.max_batch_size
         train_ctx = llama_cpp.llama_model_n_ctx_train(self.llm.model)
-        self.max_context = min(train_ctx, limits.max_prompt_tokens + limits.max_completion_tokens)
+        self.max_context = min(train_ctx, n_ctx or limits.max_prompt_tokens + limits.max_completion_tokens)
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = self.max_context * n_seq
         params.n_batch = limits.max_prompt_tokens + n_seq  # a whole prompt plus every running row's token
@@ -71,7 +76,9 @@ class LlamaCppEngine(QueuedEngine):
         params.n_seq_max = n_seq
         params.kv_unified = False  # each sequence owns max_context cells: a request never starves another
         params.n_threads = params.n_threads_batch = threads
-        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama-cpp-python's Llama: same tokens
+        params.flash_attn_type = (
+            llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )  # as llama-cpp-python's Llama: same tokens
         self.ctx = llama_cpp.llama_init_from_model(self.llm.model, params)
         if not self.ctx:
             raise NotusError(f"llama.cpp could not create a context of {params.n_ctx} tokens for {path}")
