@@ -53,6 +53,8 @@ def test_concurrent_requests_are_decoded_together_and_answer_as_alone(engine):
     assert max(seen) >= 3  # rows decoded in the same llama_decode step
     assert [t for t, _, _ in together] == alone
     assert engine.stats() == {"waiting": 0, "running": 0} and sorted(engine.free_seqs) == [0, 1, 2, 3]
+    prompt = engine._make_job([{"role": "user", "content": "Hello"}], params, lambda e: None).prompt
+    assert engine._best_sequence(prompt)[1] >= 15  # the system prompt's keys/values are reused, not recomputed
 
 
 def test_stop_strings_length_and_usage(engine):

@@ -10,7 +10,9 @@ running request (decode), all with their own sequence id, and runs one `llama_de
 requests are decoded together. Each request has its own llama.cpp sampler chain (penalties -> temperature
 -> top_p -> seeded draw, or greedy). Tokens stream out as they come, through the same EOS / stop string /
 length / usage logic as the transformers engine (`QueuedEngine._advance`). A finished or abandoned
-request's sequence is removed from the KV cache and its id reused. The chat template is the GGUF's
+request's sequence keeps its keys/values: a new request takes the free sequence sharing the longest
+prefix with its prompt (system prompt, earlier turns) and evaluates only the rest, as llama.cpp's
+server does. The chat template is the GGUF's
 (`tokenizer.chat_template`), rendered by llama-cpp-python's sandboxed Jinja2 formatter.
 """
 
@@ -87,6 +89,7 @@ class LlamaCppEngine(QueuedEngine):
         self.batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self.rows: list[Job] = []
         self.free_seqs = list(range(n_seq))
+        self.cached: dict[int, list[int]] = {}  # sequence id -> the tokens whose keys/values it holds
         self.tokenizer_lock = threading.Lock()
         self._thread.start()
 
@@ -144,6 +147,8 @@ class LlamaCppEngine(QueuedEngine):
                     job.emit(Failed(f"generation failed: {type(exc).__name__}: {exc}"))
                     job.cancel()  # also drops a job put back in the queue
                 self._retire()
+                self.lib.llama_memory_clear(self.memory, True)  # its contents are unknown now
+                self.cached = {}
             self.running = len(self.rows)
         for job in self.rows:  # closed while generating
             job.emit(Failed("the server is shutting down"))
@@ -155,9 +160,12 @@ class LlamaCppEngine(QueuedEngine):
         room = self.n_batch - len(self.rows)
         admitted = []
         for job in new:
-            if len(job.prompt) <= room:
+            seq, reuse = self._best_sequence(job.prompt)
+            if len(job.prompt) - reuse <= room:
+                self.free_seqs.remove(seq)
+                job.seq, job.position = seq, reuse
                 admitted.append(job)
-                room -= len(job.prompt)
+                room -= len(job.prompt) - reuse
             else:  # no room in this batch: back to the front of the queue for the next step
                 with self._cond:
                     self._waiting.appendleft(job)
@@ -165,12 +173,14 @@ class LlamaCppEngine(QueuedEngine):
         outputs: list[tuple[Job, int]] = []
         for job in self.rows:
             n = self._put(n, job.next_token, job.position, job.seq, True)
+            self.cached[job.seq].append(job.next_token)
             outputs.append((job, n - 1))
             job.position += 1
-        for job in admitted:
-            job.seq = self.free_seqs.pop()
-            for i, token in enumerate(job.prompt):
-                n = self._put(n, token, i, job.seq, i == len(job.prompt) - 1)
+        for job in admitted:  # only the part of the prompt its sequence does not hold already
+            lib.llama_memory_seq_rm(self.memory, job.seq, job.position, -1)
+            for i in range(job.position, len(job.prompt)):
+                n = self._put(n, job.prompt[i], i, job.seq, i == len(job.prompt) - 1)
+            self.cached[job.seq] = list(job.prompt)
             job.position = len(job.prompt)
             outputs.append((job, n - 1))
         self.rows += admitted
@@ -183,6 +193,19 @@ class LlamaCppEngine(QueuedEngine):
         for (job, _), token in zip(outputs, tokens):
             job.next_token = token
         self._advance([job for job, _ in outputs], tokens)
+
+    def _best_sequence(self, prompt: list[int]) -> tuple[int, int]:
+        """The free sequence whose cached tokens share the longest prefix with `prompt` (a system prompt,
+        an earlier turn), and how many prompt tokens it can reuse (never all: the last one gives logits)."""
+        best, reuse = self.free_seqs[-1], 0
+        for seq in self.free_seqs:
+            cached, n = self.cached.get(seq, []), 0
+            limit = min(len(cached), len(prompt) - 1)
+            while n < limit and cached[n] == prompt[n]:
+                n += 1
+            if n > reuse:
+                best, reuse = seq, n
+        return best, reuse
 
     def _put(self, n: int, token: int, position: int, seq: int, logits: bool) -> int:
         b = self.batch
@@ -202,8 +225,7 @@ class LlamaCppEngine(QueuedEngine):
     def _release(self, job: Job) -> None:
         if job.seq < 0:
             return
-        self.lib.llama_memory_seq_rm(self.memory, job.seq, -1, -1)
-        self.free_seqs.append(job.seq)
+        self.free_seqs.append(job.seq)  # its keys/values stay, for the next prompt with the same prefix
         if job.generator is not None:
             self.lib.llama_sampler_free(job.generator)
             job.generator = None
