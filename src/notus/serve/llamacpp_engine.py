@@ -76,7 +76,7 @@ class LlamaCppEngine(QueuedEngine):
         params.n_batch = limits.max_prompt_tokens + n_seq  # a whole prompt plus every running row's token
         params.n_ubatch = min(512, params.n_batch)
         params.n_seq_max = n_seq
-        params.kv_unified = False  # each sequence owns max_context cells: a request never starves another
+        params.kv_unified = True  # one pool of cells: ragged sequences decode in one ubatch
         params.n_threads = params.n_threads_batch = threads
         params.flash_attn_type = (
             llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
@@ -221,6 +221,7 @@ class LlamaCppEngine(QueuedEngine):
             else:
                 keep.append(job)
         self.rows = keep
+        self.running = len(keep)
 
     def _release(self, job: Job) -> None:
         if job.seq < 0:
