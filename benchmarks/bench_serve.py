@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from notus.serve.process import ServerProcess, free_port  # noqa: E402
+from notus.serve.process import ServerProcess  # noqa: E402
 
 PROMPTS = [
     "Write a detailed essay about the history of the Roman Empire.",
@@ -100,37 +99,12 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-class LlamaCppPythonServer:
+def llama_cpp_python_server(gguf: Path, threads: int) -> ServerProcess:
     """`python -m llama_cpp.server` (llama-cpp-python[server]) on 127.0.0.1, stopped on exit."""
-
-    def __init__(self, gguf: Path, threads: int):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "bench",
-                    "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
-                    "--n_threads", str(threads), "--n_threads_batch", str(threads)]  # fmt: skip
-
-    def __enter__(self):
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.base_url}/v1/models", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError("llama-cpp-python's server did not start (pip install 'llama-cpp-python[server]')")
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(15)
+    args = ["--model_alias", "bench", "--host", "127.0.0.1", "--n_ctx", "2048",
+            "--n_threads", str(threads), "--n_threads_batch", str(threads)]  # fmt: skip
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
+    return ServerProcess(str(gguf), args, command=command, health_path="/v1/models")
 
 
 def measure(server, model_id: str, args, pid: int, concurrent: bool = True) -> dict:
@@ -174,7 +148,7 @@ def main() -> None:
             str(args.threads),
         ]
         sides = {}
-        with LlamaCppPythonServer(gguf, args.threads) as server:
+        with llama_cpp_python_server(gguf, args.threads) as server:
             sides["llama-cpp-python server"] = measure(
                 server, "bench", args, server.process.pid, concurrent=False
             )
