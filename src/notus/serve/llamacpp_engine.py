@@ -31,7 +31,7 @@ from notus.serve.engine import (
     QueuedEngine,
     SamplingParams,
 )
-from notus.serve.limits import MIN_SAMPLING_TEMPERATURE, ServeLimits
+from notus.serve.limits import MIN_SAMPLING_TEMPERATURE, PREFILL_TOKENS_PER_STEP, ServeLimits
 
 SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take 32-bit seeds
 
@@ -158,17 +158,19 @@ class LlamaCppEngine(QueuedEngine):
         """One llama_decode: the running rows' last tokens plus as many new prompts as the batch holds."""
         lib, batch = self.lib, self.batch
         room = self.n_batch - len(self.rows)
+        budget = PREFILL_TOKENS_PER_STEP  # arrivals are prefilled a few per step, so first tokens come early
         admitted = []
-        for job in new:
+        for k, job in enumerate(new):
             seq, reuse = self._best_sequence(job.prompt)
-            if len(job.prompt) - reuse <= room:
-                self.free_seqs.remove(seq)
-                job.seq, job.position = seq, reuse
-                admitted.append(job)
-                room -= len(job.prompt) - reuse
-            else:  # no room in this batch: back to the front of the queue for the next step
+            size = len(job.prompt) - reuse
+            if size > room or (admitted and size > budget):  # the rest waits for the next step, in order
                 with self._cond:
-                    self._waiting.appendleft(job)
+                    self._waiting.extendleft(reversed(new[k:]))
+                break
+            self.free_seqs.remove(seq)
+            job.seq, job.position = seq, reuse
+            admitted.append(job)
+            room, budget = room - size, budget - size
         n = 0
         outputs: list[tuple[Job, int]] = []
         for job in self.rows:
