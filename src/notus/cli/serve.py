@@ -18,7 +18,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="embedded name, local model folder or Hub id")
+    parser.add_argument(
+        "model", metavar="MODEL", help="embedded name, local model folder, Hub id or .gguf file"
+    )
     parser.add_argument(
         "--host", default=L.DEFAULT_HOST, help="interface to bind (default: %(default)s, loopback only)"
     )
@@ -29,11 +31,16 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--served-model-name", default=None, help="model id clients send (default: last part of MODEL)"
     )
-    parser.add_argument("--backend", default="transformers",
-                        help="transformers (continuous batching) or another model-contract backend, e.g. llamacpp")  # fmt: skip
+    parser.add_argument("--backend", default=None,
+                        help="transformers or llamacpp (both continuous batching, streaming), or another "
+                        "model-contract backend (openai, vllm); default: llamacpp for a .gguf file, else "
+                        "transformers")  # fmt: skip
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads of torch or llama.cpp (default: torch's choice; llama.cpp: half the CPUs)",
     )
     parser.add_argument("--max-batch-size", type=int, default=L.MAX_BATCH_SIZE, help="default: %(default)s")
     parser.add_argument(
@@ -93,6 +100,8 @@ def serve(args: argparse.Namespace) -> int:
             "add --allowed-host NAME (other Host names get 421)"
         )
 
+    if args.backend is None:
+        args.backend = "llamacpp" if args.model.endswith(".gguf") else "transformers"
     if args.backend == "transformers":
         from notus.llm.models import resolve_model
 
@@ -106,9 +115,8 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    engine = load_engine(
-        args.model, limits, backend=args.backend, model_id=args.served_model_name, dtype=args.dtype
-    )
+    engine = load_engine(args.model, limits, backend=args.backend, model_id=args.served_model_name,
+                         dtype=args.dtype, threads=args.threads)  # fmt: skip
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"notus serve: {engine.model_id!r} on http://{host}:{args.port}  (chat page: /, OpenAI API: /v1)",

@@ -5,10 +5,12 @@
     model = load_model(..., backend="llamacpp", json_mode=True)             # any JSON object
     model = load_model(..., backend="llamacpp", json_schema={...})          # JSON following a schema
 
-Requests run one after another through `create_chat_completion` (llama-cpp-python has no
-multi-sequence batching in its high-level API); they are ordered so that conversations sharing a
-prefix (system prompt, rubric) follow each other, which lets llama.cpp reuse the evaluated prefix
-from its KV cache. Install with `pip install llama-cpp-python` (compiles llama.cpp, a few minutes).
+Plain generation runs on the serving engine (`notus.serve.llamacpp_engine`): all conversations are
+decoded together, up to `max_batch_size` sequences in one llama.cpp batch, so `notus feedback` and
+`notus eval` get the same engine as `notus serve`. Structured output (json_mode / json_schema, a
+grammar) and logprobs go through llama-cpp-python's `create_chat_completion`, one request after
+another, ordered so that conversations sharing a prefix (system prompt, rubric) follow each other and
+reuse the evaluated prefix from its KV cache. Install with `pip install llama-cpp-python`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class LlamaCppModel:
         json_mode: bool = False,
         json_schema: dict | None = None,
         verbose: bool = False,
+        max_batch_size: int = 8,
     ):
         try:
             from llama_cpp import Llama
@@ -67,6 +70,8 @@ class LlamaCppModel:
         # half the logical CPUs (llama-cpp-python's own default): llama.cpp's threads spin at each
         # barrier, so one thread per core, never more, and fewer when the machine is shared
         threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
+        self.threads, self.n_ctx, self.max_batch_size = threads, n_ctx, max_batch_size
+        self._engine = None  # the batching engine, made on the first plain `generate`
         path = gguf_path(ref)
         try:
             self.llm = Llama(
@@ -114,11 +119,49 @@ class LlamaCppModel:
         )
 
     def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
+        if not self.response_format and not params.logprobs:
+            return self._batched(conversations, params)
         order = sorted(range(len(conversations)), key=lambda i: json.dumps(conversations[i]))
         out: list[Completion | None] = [None] * len(conversations)
         for i in order:
             out[i] = self._one(conversations[i], params)
         return out  # type: ignore[return-value]
+
+    def _batched(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
+        """All conversations through the llama.cpp batching engine; waits for every answer."""
+        import queue
+
+        from notus.serve.engine import Failed, Finished, SamplingParams, TextDelta
+        from notus.serve.limits import ServeLimits
+        from notus.serve.llamacpp_engine import LlamaCppEngine
+
+        if self._engine is None:
+            limits = ServeLimits(
+                max_batch_size=self.max_batch_size, max_queue=1 << 30, max_prompt_tokens=self.n_ctx - 1
+            )
+            self._engine = LlamaCppEngine(
+                self.name, self.name, limits, self.threads, llm=self.llm, n_ctx=self.n_ctx
+            )
+        sampling = SamplingParams(
+            max_new_tokens=params.max_new_tokens, temperature=params.temperature, top_p=params.top_p,
+            stop=list(params.stop), seed=params.seed if params.seed is not None else DEFAULT_SEED,
+        )  # fmt: skip
+        events: list[queue.SimpleQueue] = []
+        for conversation in conversations:
+            events.append(queue.SimpleQueue())
+            self._engine.submit(conversation, sampling, events[-1].put)
+        out = []
+        for q in events:
+            text = ""
+            while not isinstance(event := q.get(), Finished):
+                if isinstance(event, Failed):
+                    raise NotusError(f"llama.cpp generation failed: {event.message}")
+                if isinstance(event, TextDelta):
+                    text += event.text
+            out.append(
+                Completion(text.strip(), event.prompt_tokens, event.completion_tokens, event.finish_reason)
+            )
+        return out
 
 
 BACKENDS.register("llamacpp")(LlamaCppModel)

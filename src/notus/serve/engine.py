@@ -145,6 +145,45 @@ class QueuedEngine:
     def _make_job(self, conversation: list[dict], params: SamplingParams, emit) -> Job:
         raise NotImplementedError
 
+    def _advance(self, jobs: list[Job], tokens: list[int]) -> None:
+        """Give each job its new token (both engines): stream text, check EOS / stop strings / length; then retire."""
+        for job, token in zip(jobs, tokens):
+            if job.cancelled:
+                continue
+            job.ids.append(token)
+            job.generated += 1
+            if token in self.eos_ids:
+                job.ids.pop()
+                job.finish = "stop"
+            elif (
+                len(job.ids) >= job.params.max_new_tokens
+                or job.prompt_tokens + len(job.ids) >= self.max_context
+            ):
+                job.finish = "length"
+            self._stream_text(job)
+            if job.finish:
+                job.emit(Finished(job.finish, job.prompt_tokens, job.generated))
+        self._retire()
+
+    def _stream_text(self, job: Job) -> None:
+        text = self._text(job.ids)
+        hits = [i for i in (text.find(s) for s in job.params.stop) if i >= 0]
+        if hits:
+            text, job.finish = text[: min(hits)], "stop"
+        elif not job.finish:
+            if text.endswith("\ufffd"):  # a multi-byte character is not complete yet
+                return
+            text = text[: len(text) - _stop_prefix_len(text, job.params.stop)]
+        if len(text) > job.sent:
+            job.emit(TextDelta(text[job.sent :]))
+            job.sent = len(text)
+
+    def _text(self, ids: list[int]) -> str:
+        raise NotImplementedError
+
+    def _retire(self) -> None:
+        raise NotImplementedError
+
 
 class BatchingEngine(QueuedEngine):
     """Continuous batching with a shared, left-padded KV cache on a transformers causal LM."""
@@ -259,7 +298,7 @@ class BatchingEngine(QueuedEngine):
             )
             tokens = torch.cat([self.pending, tokens])
         self.rows, self.cache, self.mask, self.pending = self.rows + jobs, cache, mask, tokens
-        self._advance(jobs, tokens[-len(jobs) :])
+        self._advance(jobs, tokens[-len(jobs) :].tolist())
 
     def _decode(self) -> None:
         torch = self.torch
@@ -267,7 +306,7 @@ class BatchingEngine(QueuedEngine):
         self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
         logits = self._forward(self.pending[:, None], self.mask, positions, self.cache)
         self.pending = self._sample(logits, self.rows)
-        self._advance(self.rows, self.pending)
+        self._advance(self.rows, self.pending.tolist())
 
     def _sample(self, logits, jobs: list[Job]):
         """One next token per row. A row whose sampling fails is failed alone; the others go on."""
@@ -305,39 +344,9 @@ class BatchingEngine(QueuedEngine):
             raise RuntimeError("the sampling probabilities are not finite")
         return torch.multinomial(probs, 1, generator=job.generator)[0]
 
-    def _advance(self, jobs: list[Job], tokens) -> None:
-        """Give each job its new token: stream text, check EOS / stop strings / length; then retire."""
-        for job, token in zip(jobs, tokens.tolist()):
-            if job.cancelled:
-                continue
-            job.ids.append(token)
-            job.generated += 1
-            if token in self.eos_ids:
-                job.ids.pop()
-                job.finish = "stop"
-            elif (
-                len(job.ids) >= job.params.max_new_tokens
-                or job.prompt_tokens + len(job.ids) >= self.max_context
-            ):
-                job.finish = "length"
-            self._stream_text(job)
-            if job.finish:
-                job.emit(Finished(job.finish, job.prompt_tokens, job.generated))
-        self._retire()
-
-    def _stream_text(self, job: Job) -> None:
+    def _text(self, ids: list[int]) -> str:
         with self.tokenizer_lock:
-            text = self.tokenizer.decode(job.ids, skip_special_tokens=True)
-        hits = [i for i in (text.find(s) for s in job.params.stop) if i >= 0]
-        if hits:
-            text, job.finish = text[: min(hits)], "stop"
-        elif not job.finish:
-            if text.endswith("\ufffd"):  # a multi-byte character is not complete yet
-                return
-            text = text[: len(text) - _stop_prefix_len(text, job.params.stop)]
-        if len(text) > job.sent:
-            job.emit(TextDelta(text[job.sent :]))
-            job.sent = len(text)
+            return self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _retire(self) -> None:
         keep = [i for i, job in enumerate(self.rows) if not job.finish and not job.cancelled]
@@ -364,9 +373,14 @@ def _stop_prefix_len(text: str, stops: list[str]) -> int:
 
 
 def load_engine(ref: str, limits: ServeLimits, backend: str = "transformers", model_id: str | None = None,
-                dtype: str = "float32", **options: object) -> QueuedEngine:  # fmt: skip
-    """The engine for a model reference: batching for transformers models, the contract otherwise."""
+                dtype: str = "float32", threads: int | None = None, **options: object) -> QueuedEngine:  # fmt: skip
+    """The engine for a model reference: batching for transformers and llama.cpp models, the contract
+    otherwise."""
     model_id = model_id or ref.rstrip("/").split("/")[-1]
+    if backend == "llamacpp" and not options:
+        from notus.serve.llamacpp_engine import LlamaCppEngine
+
+        return LlamaCppEngine(ref, model_id, limits, n_threads=threads)
     if backend != "transformers":
         from notus.llm.contract import load_model
         from notus.serve.contract_engine import ContractEngine

@@ -14,6 +14,7 @@ DEFAULT_MAX_TOKENS = 512  # when the request gives no `max_tokens`
 MAX_BODY_BYTES = 512 * 1024  # request bodies above this get 413 before being parsed
 MAX_MESSAGES = 256
 MAX_STOP_STRINGS = 4  # as OpenAI
+PREFILL_TOKENS_PER_STEP = 128  # llama.cpp engine: new prompt tokens per decode step (at least one prompt)
 GATHER_WINDOW_S = 0.02  # an idle engine waits this long so simultaneous arrivals share one prefill
 IDLE_TICK_S = 1.0  # a waiting stream sends a keep-alive comment this often (and notices a client gone)
 CHARS_PER_TOKEN = 4  # prompt-length estimate for backends without a tokenizer

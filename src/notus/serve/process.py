@@ -28,8 +28,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class ServerProcess:
     def __init__(self, model: str, args: list[str] | tuple[str, ...] = (), log_path: Path | None = None,
-                 startup_timeout: float = STARTUP_TIMEOUT_S):  # fmt: skip
+                 startup_timeout: float = STARTUP_TIMEOUT_S, command: list[str] | None = None,
+                 health_path: str = "/health"):  # fmt: skip
+        """`command`: another OpenAI-compatible server to run instead of `notus serve MODEL` (a benchmark's
+        baseline); it gets `--port PORT` and `args`, and is ready when `health_path` answers 200."""
         self.model, self.args, self.startup_timeout = model, list(args), startup_timeout
+        self.command = command or [sys.executable, "-m", "notus", "serve", model]
+        self.health_path = health_path
         self.own_log = log_path is None  # a temporary log is removed after a clean stop
         self.log_path = Path(log_path or tempfile.mkstemp(prefix="notus-serve-", suffix=".log")[1])
         self.port = free_port()
@@ -39,23 +44,25 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         import httpx
 
-        cmd = [sys.executable, "-m", "notus", "serve", self.model, "--port", str(self.port), *self.args]
+        cmd = [*self.command, "--port", str(self.port), *self.args]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"notus serve exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"{self.command[-1]} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}{self.health_path}", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(
-            f"notus serve did not answer /health within {self.startup_timeout:.0f} s:\n{self.log_tail()}"
+            f"{self.command[-1]} did not answer {self.health_path} within {self.startup_timeout:.0f} s:\n{self.log_tail()}"
         )
 
     def __exit__(self, *exc: object) -> None:
