@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.data.readers import Record, read_records
+from notus.data.readers import Record, read_rows
 
 HUB_SOURCES = {  # name -> (dataset id, config, split, text field); used when online
     "truthfulqa": ("truthfulqa/truthful_qa", "generation", "validation", "question"),
@@ -97,15 +97,10 @@ def _layout(path: Path) -> tuple[str, Texts] | None:
 
 def _records(path: Path) -> list[Record]:
     """The file's rows through the one reader; a row it cannot read is an error naming file:line."""
-    fix = "fix the file or leave it out of --against"
     try:
-        records, rejects = read_records(path)
+        return read_rows(path)
     except DataError as exc:
-        raise DataError(f"--against {exc}") from None  # it says how to fix the file
-    if rejects:
-        r = rejects[0]
-        raise DataError(f"--against {r['file']}:{r['line']}: {r['reason']}; {fix}")
-    return records
+        raise DataError(f"--against {exc} (or leave the file out of --against)") from None
 
 
 def load_benchmark_file(path: Path) -> list[Item]:
@@ -133,18 +128,14 @@ def load_benchmark_file(path: Path) -> list[Item]:
 
 
 def load_hub_benchmark(name: str) -> list[Item]:
-    from datasets import load_dataset
-
     if name not in HUB_SOURCES:
         raise DataError(f"unknown Hub benchmark {name!r}; choose one of: {', '.join(HUB_SOURCES)}")
     repo, config, split, key = HUB_SOURCES[name]
     try:
-        ds = load_dataset(repo, config, split=split)
-    except Exception as exc:  # offline or renamed
-        raise DataError(
-            f"hub:{name}: could not load {repo} ({exc}); pass a local file with --against"
-        ) from None
-    texts = (r[key]["stem"] if isinstance(r[key], dict) else r[key] for r in ds)
+        records = read_rows(repo, split, config)
+    except DataError as exc:  # offline or renamed
+        raise DataError(f"hub:{name}: {exc}; pass a local file with --against") from None
+    texts = (r.row[key]["stem"] if isinstance(r.row[key], dict) else r.row[key] for r in records)
     return [Item(name, str(i), t[0] if isinstance(t, list) else t) for i, t in enumerate(texts)]
 
 

@@ -1,7 +1,8 @@
 """Read and write preference data files: JSONL, Python-dict JSONL, JSON, Parquet, CSV, `datasets`
 folders and Hub ids. Every row keeps where it came from (file, line) so errors can name it.
 
-    records, rejects = read_records("data.jsonl")
+    records, rejects = read_records("data.jsonl")   # rows that cannot be read are quarantined
+    records = read_rows("questions.jsonl")          # ... or an error naming file:line (no rejects file)
     notus data inspect INPUT                    # reads through here
     write_rows(rows, "out.parquet")
 
@@ -18,7 +19,10 @@ Rules (documented in docs/data.md):
 - CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
 - CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
-  but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`.
+  but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`
+  (`config` names its configuration).
+Every stage reads data files through here: curation, training data, feedback prompts, benchmark
+files for decontamination, evaluation inputs and the `notus run` experiment.
 """
 
 from __future__ import annotations
@@ -60,14 +64,16 @@ ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "cho
 GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
 
 
-def read_records(path: str | Path, split: str | None = None) -> tuple[list[Record], list[dict[str, Any]]]:
+def read_records(
+    path: str | Path, split: str | None = None, config: str | None = None
+) -> tuple[list[Record], list[dict[str, Any]]]:
     """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read."""
     p = Path(path)
     if p.is_dir():
         return _read_dataset_folder(p, split), []
     if not p.exists():
         if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-            return _read_hub(str(path), split), []
+            return _read_hub(str(path), split, config), []
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
     try:
         return _read_file(p)
@@ -75,6 +81,17 @@ def read_records(path: str | Path, split: str | None = None) -> tuple[list[Recor
         raise DataError(
             f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
         ) from None
+
+
+def read_rows(path: str | Path, split: str | None = None, config: str | None = None) -> list[Record]:
+    """`read_records` for a stage that keeps no rejects file: a row that cannot be read is an error
+    naming its file:line (and how many more there are)."""
+    records, rejects = read_records(path, split, config)
+    if rejects:
+        first, more = rejects[0], len(rejects) - 1
+        also = f" (and {more} more unreadable row(s))" if more else ""
+        raise DataError(f"{first['file']}:{first['line']}: {first['reason']}{also}; fix or remove the row")
+    return records
 
 
 def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
@@ -325,11 +342,11 @@ def _read_dataset_folder(p: Path, split: str | None) -> list[Record]:
     return _dataset_records(ds, str(p))
 
 
-def _read_hub(repo_id: str, split: str | None) -> list[Record]:
+def _read_hub(repo_id: str, split: str | None, config: str | None = None) -> list[Record]:
     from datasets import load_dataset
 
     try:
-        ds = load_dataset(repo_id, split=split)
+        ds = load_dataset(repo_id, config, split=split)
     except Exception as exc:  # offline, unknown id, gated ...
         raise DataError(f"{repo_id}: could not load from the Hugging Face Hub ({exc})") from None
     return _dataset_records(ds, repo_id)
