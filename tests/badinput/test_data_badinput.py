@@ -370,7 +370,7 @@ case(
 )
 for name, line, reason in [
     ("invalid UTF-8 line", b'{"instruction": "caf\xe9"}', "invalid UTF-8"),
-    ("200k-deep JSON line", deep(), "not valid JSON"),
+    ("200k-deep JSON line", deep(), "JSON nested too deeply"),
     ("NaN in a line", json.dumps(rated(1)).replace("8.0", "NaN").encode(), "NaN is not valid JSON"),
     (
         "Infinity in a line",
