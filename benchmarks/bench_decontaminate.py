@@ -10,6 +10,7 @@ prefix ("Question: ", "Answer this honestly: ") and a trailing instruction ("Exp
 A leak is found when `BenchmarkIndex.match` lists its own item (same benchmark, same normalised text).
 Negatives: the real UltraFeedback prompts of ../shared/data/ultrafeedback that are not TruthfulQA
 (binarized train 1000 + eval 200, the 25 critique instructions); any hit there is a false positive.
+It also prints what the short-item guard prevents: the hits the exact-only items would give there.
 The 817 UltraFeedback truthful_qa prompts are the positive control: each must match its TruthfulQA
 question and no other benchmark. Prints recall, misses, false positives, each n and a 95 % Wilson
 interval. tests/integration/test_data_decontaminate.py asserts the same figures against the targets.
@@ -153,6 +154,9 @@ def measure(index: BenchmarkIndex, shared: Path, seed: int = 0, per_benchmark: i
             missed.append({"benchmark": item.benchmark, "item": item.text, "leak": text, "disguises": names})
     neg = negatives(shared)
     false_positives = index.match(neg)
+    padded = [f" {normalize(p)} " for p in neg]
+    exact_only = [(it, norm) for it, norm in zip(index.items, index.norms) if not index.gram_size(norm)]
+    unguarded = [(it.text, p) for it, norm in exact_only for p in padded if f" {norm} " in p]
     control = [
         r.row["instruction"]
         for r in load(str(shared / "ultrafeedback" / "truthful_qa_source_prompts_817.pydict.jsonl")).records
@@ -169,6 +173,8 @@ def measure(index: BenchmarkIndex, shared: Path, seed: int = 0, per_benchmark: i
         "n_negatives": len(neg),
         "false_positives": [{"prompt": h["prompt"], "hits": h["hits"]} for h in false_positives],
         "fp_ci": wilson(len(false_positives), len(neg)),
+        "exact_only_items": len(exact_only),  # too short or generic to look for inside a prompt
+        "unguarded_false_positives": unguarded,  # what looking for them inside would flag
         "control_n": len(control),
         "control_found": len(control_hits),
         "control_other_benchmarks": [
@@ -208,6 +214,12 @@ def main() -> None:
         print(
             f"  {h['prompt'][:80]!r} -> {x['benchmark']} {x['item_id']} {x['match']}: {x['item_text'][:60]!r}"
         )
+    unguarded = r["unguarded_false_positives"]
+    print(
+        f"the {r['exact_only_items']} items matched exactly only (under 3 words or 15 characters) would "
+        f"flag {len({p for _, p in unguarded})} UltraFeedback prompts if looked for inside: "
+        + ", ".join(sorted({repr(text) for text, _ in unguarded}))
+    )
     other = r["control_other_benchmarks"]
     print(
         f"positive control (UltraFeedback truthful_qa): {r['control_found']}/{r['control_n']} matched, "

@@ -135,6 +135,7 @@ def test_disguised_leaks_recall_and_false_positives(shared_data):
         assert r["missed_by_benchmark"][name] / r["n_by_benchmark"][name] <= 0.01
     assert r["n_negatives"] == 1225 and r["false_positives"] == []
     assert r["fp_ci"][0] == 0 and r["fp_ci"][1] < 0.005
+    assert r["unguarded_false_positives"]  # the short-item guard is what keeps it at 0
     assert r["control_found"] == r["control_n"] == 817 and r["control_other_benchmarks"] == []
 
 
