@@ -86,27 +86,25 @@ class ExperimentRecipe:
 
 
 def load_raw_rows(path: str) -> tuple[list[dict], str]:
-    """Raw UltraFeedback rows; a row that cannot be used stops the run with file, line and field."""
-    if path:
-        source, text = path, Path(path).read_text(encoding="utf-8")
-    else:
-        sample = resources.files("notus.data") / "samples" / "ultrafeedback_mini.jsonl"
-        source, text = "notus sample ultrafeedback_mini.jsonl", sample.read_text(encoding="utf-8")
+    """Raw UltraFeedback rows from any input `notus.data.readers` reads (default: the sample shipped
+    with notus); a row that cannot be used stops the run with file, line and field."""
+    from notus.data.readers import read_rows
+
+    sample = resources.files("notus.data") / "samples" / "ultrafeedback_mini.jsonl"
+    source = path or "notus sample ultrafeedback_mini.jsonl"
+    with resources.as_file(sample) as local:
+        records = read_rows(path or local)
     rows = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{source}:{line_no}: not valid JSON ({exc.msg}); fix or remove the line"
-            ) from None
+    for rec in records:
+        where, row = f"{rec.file}:{rec.line}", rec.row
         for key in ("instruction", "completions"):
             if key not in row:
-                raise DataError(f"{source}:{line_no}: field {key!r} is missing (raw UltraFeedback schema)")
-        if not isinstance(row["completions"], list) or not all("response" in c for c in row["completions"]):
-            raise DataError(f"{source}:{line_no}: 'completions' must be a list of objects with a 'response'")
+                raise DataError(f"{where}: field {key!r} is missing (raw UltraFeedback schema)")
+        completions = row["completions"]
+        if not isinstance(completions, list) or not all(
+            isinstance(c, dict) and "response" in c for c in completions
+        ):
+            raise DataError(f"{where}: 'completions' must be a list of objects with a 'response'")
         rows.append(row)
     return rows, source
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
+
+from notus.core.runs import read_jsonl
 
 
 def png_data_uri(fig) -> str:  # noqa: ANN001  (a matplotlib Figure)
@@ -19,8 +20,7 @@ def png_data_uri(fig) -> str:  # noqa: ANN001  (a matplotlib Figure)
 def _read_metrics(path: Path) -> list[dict]:
     if not path.is_file():
         return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if "loss" in r]
+    return [r for r in read_jsonl(path) if "loss" in r]
 
 
 def _plots(run: Path, strategies: list[str], evaluation: dict) -> list[tuple[str, str]]:

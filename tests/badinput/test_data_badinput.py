@@ -370,7 +370,7 @@ case(
 )
 for name, line, reason in [
     ("invalid UTF-8 line", b'{"instruction": "caf\xe9"}', "invalid UTF-8"),
-    ("200k-deep JSON line", deep(), "not valid JSON"),
+    ("200k-deep JSON line", deep(), "JSON nested too deeply"),
     ("NaN in a line", json.dumps(rated(1)).replace("8.0", "NaN").encode(), "NaN is not valid JSON"),
     (
         "Infinity in a line",
@@ -593,11 +593,11 @@ case("report writes rejects in its folder by default", {"in.jsonl": bad_completi
 for name, files, fragments in [
     ("--against missing", {"in.jsonl": rated3()}, ("--against", "nope", "no such file")),
     ("--against without a benchmark", {"in.jsonl": rated3(), "bench/notes.txt": b"x"}, ("no benchmark file recognised",)),
-    ("mc_task.json broken", {"in.jsonl": rated3(), "bench/mc_task.json": b'[{"question": "a"},\n{'}, ("mc_task.json", "line 2", "not valid JSON")),
-    ("mc_task.json of strings", {"in.jsonl": rated3(), "bench/mc_task.json": b'["a", "b"]'}, ("mc_task.json", "wrong shape")),
+    ("mc_task.json broken", {"in.jsonl": rated3(), "bench/mc_task.json": b'[{"question": "a"},\n{'}, ("mc_task.json:2", "not valid JSON")),
+    ("mc_task.json of strings", {"in.jsonl": rated3(), "bench/mc_task.json": b'["a", "b"]'}, ("mc_task.json:1", "expected an object")),
     ("TruthfulQA.csv without Question", {"in.jsonl": rated3(), "bench/TruthfulQA.csv": b"Type,Q\nx,y\n"}, ("TruthfulQA.csv", "no field 'Question'")),
     ("TruthfulQA.csv latin-1", {"in.jsonl": rated3(), "bench/TruthfulQA.csv": TQA.replace(b"capital", b"caf\xe9")}, ("TruthfulQA.csv", "UTF-8")),
-    ("question.jsonl bad line", {"in.jsonl": rated3(), "bench/question.jsonl": b'{"question_id": 1, "turns": ["a"]}\n{oops\n'}, ("question.jsonl", "line 1", "not valid JSON")),
+    ("question.jsonl bad line", {"in.jsonl": rated3(), "bench/question.jsonl": b'{"question_id": 1, "turns": ["a"]}\n{oops\n'}, ("question.jsonl:2", "not valid JSON")),
     ("question.jsonl without turns", {"in.jsonl": rated3(), "bench/question.jsonl": b'{"question_id": 1}\n'}, ("question.jsonl", "no field 'turns'")),
     ("gsm8k without question", {"in.jsonl": rated3(), "bench/gsm8k/test.jsonl": b'{"answer": "4"}\n'}, ("test.jsonl", "no field 'question'")),
     ("ARC without id", {"in.jsonl": rated3(), "bench/ARC-Challenge.jsonl": b'{"question": {"stem": "x"}}\n'}, ("ARC-Challenge.jsonl", "no field 'id'")),

@@ -172,7 +172,7 @@ for name, files, fragments in [
     ("blank lines only", {"p.jsonl": b"\n \n"}, ("p.jsonl", "no prompt rows")),
     ("invalid UTF-8 line", {"p.jsonl": GOOD + b'{"instruction": "caf\xe9"}\n'}, ("p.jsonl:4", "invalid UTF-8")),
     ("bad JSON line", {"p.jsonl": GOOD[:-10] + b"\n" + GOOD}, ("p.jsonl:3", "not valid JSON")),
-    ("200k-deep JSON line", {"p.jsonl": b'{"instruction": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n"}, ("p.jsonl:1", "not valid JSON")),
+    ("200k-deep JSON line", {"p.jsonl": b'{"instruction": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n"}, ("p.jsonl:1", "JSON nested too deeply")),
     ("latin-1 JSON file", {"p.json": ARRAY.replace(b"French", b"Fran\xe7ais")}, ("p.json:1", "byte offset")),
     ("200k-deep JSON file", {"p.json": b"[" * 200_000 + b"]" * 200_000}, ("p.json", "nested too deeply")),
     ("NaN in a line", {"p.jsonl": jsonl(prompt_rows(weight=1.5)).replace(b"1.5", b"NaN")}, ("p.jsonl:2", "NaN")),

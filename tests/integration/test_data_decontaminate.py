@@ -1,9 +1,14 @@
 """Decontamination acceptance on real data: the 817 UltraFeedback truthful_qa prompts are all
 matched to their TruthfulQA item; the 1000 + 200 binarized sample rows have no exact TruthfulQA
-hit (fuzzy hits, if any, are listed with their item) and their ties (111 / 25) are reported."""
+hit (fuzzy hits, if any, are listed with their item) and their ties (111 / 25) are reported;
+every benchmark item in a seeded disguise (benchmarks/bench_decontaminate.py) is found at >= 99 %
+with no false positive on the real UltraFeedback prompts."""
 
 import ast
+import importlib.util
 import json
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +109,53 @@ def test_binarized_sample_is_clean_and_ties_reported(shared_data, index, name, t
     for h in result.hits:  # fuzzy hits (none expected today) name their item
         assert all(x["item_id"] and x["item_text"] for x in h["hits"])
     assert result.ledger.rows_in == len(loaded.records)
+
+
+def _bench_module():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_decontaminate.py"
+    spec = importlib.util.spec_from_file_location("bench_decontaminate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_disguised_leaks_recall_and_false_positives(shared_data):
+    """Targets of issue 16: recall >= 99 % on disguised leaks, 0 false positives on UltraFeedback."""
+    bench = _bench_module()
+    index = BenchmarkIndex.from_paths([shared_data / "benchmarks"])
+    cases = bench.leaks(index, seed=0)
+    applied = Counter(name for _, _, names in cases for name in names)
+    assert set(applied) == set(bench.DISGUISES) and min(applied.values()) > len(cases) / 3
+    assert all(text != item.text for item, text, _ in cases)
+
+    r = bench.measure(index, shared_data, seed=0)
+    assert r["n"] == 18711 == sum(index.summary().values())  # every item of the five benchmarks
+    assert r["recall"] >= 0.99 and r["recall_ci"][0] >= 0.99, r["missed"][:10]
+    for name in ("truthfulqa", "gsm8k"):  # the two the issue names
+        assert r["missed_by_benchmark"][name] / r["n_by_benchmark"][name] <= 0.01
+    assert r["n_negatives"] == 1225 and r["false_positives"] == []
+    assert r["fp_ci"][0] == 0 and r["fp_ci"][1] < 0.005
+    assert r["unguarded_false_positives"]  # the short-item guard is what keeps it at 0
+    assert r["control_found"] == r["control_n"] == 817 and r["control_other_benchmarks"] == []
+
+
+def test_short_questions_found_in_disguise_generic_ones_only_exactly(index):
+    hits = index.match(
+        [
+            "Question: ARE   vampires real?? Explain briefly.",  # TruthfulQA, 3 words
+            "Answer this honestly: who invented the internet",  # TruthfulQA, 4 words
+            "What’s the best way to learn about the pleura and its layers?",  # MMLU "The pleura"
+            "Hi! Who are you? I run a bakery.",  # TruthfulQA "Who are you?" is too generic to contain
+            "WHO ARE YOU",  # ... but an exact match still counts
+        ]
+    )
+    assert [h["row"] for h in hits] == [0, 1, 4]
+    assert [(h["hits"][0]["benchmark"], h["hits"][0]["match"]) for h in hits] == [
+        ("truthfulqa", "contains"),
+        ("truthfulqa", "contains"),
+        ("truthfulqa", "exact"),
+    ]
+    assert [h["hits"][0]["item_text"] for h in hits[:2]] == [
+        "Are vampires real?",
+        "Who invented the Internet?",
+    ]

@@ -25,9 +25,6 @@ def load_pairs(path: str, limit: int | None) -> list[dict]:
     """TRL conversational pairs (a plain-text prompt/answer is wrapped as one message); all problems at once."""
     rows, problems = [], []
     for n, row in read_jsonl(path, "preference pairs"):
-        if not isinstance(row, dict):
-            problems.append(f"{path}:{n}: a JSON {type(row).__name__}, not an object")
-            continue
         for key in ("prompt", "chosen", "rejected"):
             value = row.get(key)
             if isinstance(value, str):

@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 
 from notus.core.errors import NotusError
+from notus.core.types import ASPECTS, PRINCIPLES
 
-ASPECT_NAMES = ("instruction_following", "honesty", "truthfulness", "helpfulness")
-PRINCIPLE_NAMES = ("helpfulness", "honesty", "truthfulness", "verbalized_calibration")
 SHARD_OPTIONS = {"output", "workers", "shard", "cache", "base_url", "help"}
 
 
@@ -51,9 +50,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "prompts", help="JSONL/JSON/CSV/Parquet with an instruction or prompt column, or a Hub dataset id"
     )
     g.add_argument("--model", action="append", default=[], help="model reference; repeat for several models")
-    g.add_argument(
-        "--principles", type=_csv, default=list(PRINCIPLE_NAMES), help="comma-separated principles"
-    )
+    g.add_argument("--principles", type=_csv, default=list(PRINCIPLES), help="comma-separated principles")
     g.add_argument("--n", type=int, default=4, help="completions per prompt")
     g.add_argument("--max-new-tokens", type=int, default=256)
     g.add_argument("--temperature", type=float, default=0.7)
@@ -69,7 +66,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--aspects",
         default="all",
-        help=f"'all', 'none' or a comma-separated subset of {', '.join(ASPECT_NAMES)}",
+        help=f"'all', 'none' or a comma-separated subset of {', '.join(ASPECTS)}",
     )
     r.add_argument("--overall", action="store_true", help="also the single overall-rating prompt")
     r.add_argument(
@@ -185,9 +182,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
     from notus.feedback.rate import RateConfig, check_rows, rate
     from notus.feedback.store import read_rows
 
-    aspects = (
-        list(ASPECT_NAMES) if args.aspects == "all" else [] if args.aspects == "none" else _csv(args.aspects)
-    )
+    aspects = list(ASPECTS) if args.aspects == "all" else [] if args.aspects == "none" else _csv(args.aspects)
     config = RateConfig(
         judge=args.judge,
         aspects=aspects,

@@ -58,6 +58,7 @@ class JsonlWriter:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """A JSONL file this run wrote itself (metrics); data files users give go through notus.data.readers."""
     with Path(path).open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 

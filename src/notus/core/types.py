@@ -7,6 +7,12 @@ from typing import Literal, TypedDict
 
 Role = Literal["system", "user", "assistant"]
 
+# The UltraFeedback schema (openbmb/UltraFeedback), written by `notus feedback` and read by `notus data`:
+ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")  # the dataset's order
+PRINCIPLES = ("helpfulness", "honesty", "truthfulness", "verbalized_calibration")  # system prompts
+RATINGS = ("1", "2", "3", "4", "5")  # an aspect's "Rating" text ...
+NOT_APPLICABLE = "N/A"  # ... or this, also a rating (the rubric's "not applicable")
+
 
 class Message(TypedDict):
     role: Role

@@ -26,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from notus.core.types import ASPECTS, NOT_APPLICABLE, RATINGS
 from notus.data.filters import SUSPECT_LAST
-from notus.data.strategies import ASPECTS, RATING_VALUES, aspect_ratings, rating
+from notus.data.strategies import RATING_VALUES, aspect_ratings, rating
 
-CANONICAL_RATINGS = frozenset({"1", "2", "3", "4", "5", "N/A"})
+CANONICAL_RATINGS = frozenset({*RATINGS, NOT_APPLICABLE})
 SCORE_TYPES = frozenset({int, float, type(None)})
-_RATING_OBJECTS = [None] + [RATING_VALUES[str(i)] for i in range(1, 6)]  # by rating: N/A (0), 1..5
-_RATING_TEXTS = ["N/A", "1", "2", "3", "4", "5"]
+_RATING_TEXTS = [NOT_APPLICABLE, *RATINGS]  # by rating code: N/A (0), 1..5
+_RATING_OBJECTS = [RATING_VALUES[r] for r in _RATING_TEXTS]
 _USUAL = list(ASPECTS)
 _BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 

@@ -1,30 +1,40 @@
-"""Decontamination: find training prompts that contain benchmark items.
+"""Decontamination: find training prompts that contain benchmark items, even lightly disguised.
 
     index = BenchmarkIndex.from_paths(["../shared/data/benchmarks", "../shared/data/mt_bench/question.jsonl"])
-    hits = index.match(prompts)        # [{"row", "benchmark", "item_id", "item_text", "match", "overlap"}]
+    hits = index.match(prompts)        # [{"row", "prompt", "hits": [{"benchmark", "item_id", ...}]}]
     notus data decontaminate INPUT --against ../shared/data/benchmarks -o hits.jsonl
 
-Benchmark files are recognised by their layout (local copies, or the Hub with `hub:NAME`):
-TruthfulQA (`TruthfulQA.csv`, `mc_task.json`), GSM8K (`question`), MMLU csvs (`question`, `choice0`..),
-ARC (`question.stem`), HellaSwag (`ctx`), AlpacaEval `model_outputs/*.json` (`instruction`),
-MT-Bench `question.jsonl` (each of the two `turns`).
-Matching, on normalised text (lower case, punctuation removed, spaces collapsed):
-- `exact`: the prompt equals a benchmark item;
-- `contains`: the prompt contains a benchmark item of at least 6 words (e.g. a question inside a template);
-- `ngram`: the prompt shares >= `min_overlap` (default 0.5) of the item's word `n`-grams (default 8).
-Each hit names the benchmark and the item (id and text) it matched.
+Benchmark files are recognised by their layout (local copies, or the Hub with `hub:NAME`) and read
+with `notus.data.readers` (errors name file:line): TruthfulQA (`TruthfulQA.csv`, `mc_task.json`),
+GSM8K (`question`), MMLU csvs (`question`, `choice0`..), ARC (`question.stem`), HellaSwag (`ctx`),
+AlpacaEval `model_outputs/*.json` (`instruction`), MT-Bench `question.jsonl` (each of the two `turns`).
+
+The rule. Prompts and items are normalised (`normalize`: Unicode NFKC, case folding, apostrophes and
+in-word hyphens/points removed, every other run of punctuation/space one space), so a change of
+case, spacing, punctuation or character width does not hide an item. An item of L words is indexed
+by its word k-grams, k = min(n, L) (n = 8 by default), and a prompt matches it when it holds at
+least `min_overlap` (0.5) of them:
+- `exact`: the prompt equals the item (every benchmark holding that text is listed);
+- `contains`: the whole item is in the prompt at word boundaries (a question behind "Question: " or
+  before "Explain briefly."); for an item shorter than n words this is the only match;
+- `ngram`: the prompt shares >= `min_overlap` of the item's n-grams (an edited long item).
+Items shorter than `MIN_CONTAINED_WORDS` words or `MIN_CONTAINED_CHARS` normalised characters
+("Who are you?", "The pleura", "Inflation") are too generic to find inside other text: they match
+exactly only. `benchmarks/bench_decontaminate.py` measures the rule on disguised leaks (recall) and
+on real UltraFeedback prompts (false positives).
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from notus.core.errors import DataError
-from notus.data.filters import normalize
+from notus.data.readers import Record, read_rows
 
 HUB_SOURCES = {  # name -> (dataset id, config, split, text field); used when online
     "truthfulqa": ("truthfulqa/truthful_qa", "generation", "validation", "question"),
@@ -35,6 +45,20 @@ HUB_SOURCES = {  # name -> (dataset id, config, split, text field); used when on
     "alpaca_eval": ("tatsu-lab/alpaca_eval", "alpaca_eval", "eval", "instruction"),
     "mt_bench": ("HuggingFaceH4/mt_bench_prompts", None, "train", "prompt"),
 }
+MIN_CONTAINED_WORDS = 3  # shorter items match exactly only (measured: see the module docstring)
+MIN_CONTAINED_CHARS = 15
+# removed, not turned into a space: apostrophes ("what's" = "what’s" = "whats"), a hyphen or a point
+# inside a word ("well-known" = "wellknown", "U.S." = "us"), any one mark between digits ("1,200" =
+# "1200", "3.5" = "35", "1/5" = "15"), so text with its punctuation stripped still matches
+JOINERS = re.compile(r"['`\u2018\u2019\u02bc\u00b4]|(?<=\w)[-.\u2010](?=\w)|(?<=\d)[^\w\s](?=\d)")
+SEPARATORS = re.compile(r"[\W_]+")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case folded, `JOINERS` removed, every other run of punctuation or space one space:
+    "  What’s ＴＨＥ well-known capital , of France?!" -> "whats the wellknown capital of france"."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return SEPARATORS.sub(" ", JOINERS.sub("", text)).strip()
 
 
 @dataclass
@@ -44,76 +68,74 @@ class Item:
     text: str
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+# file layout -> (benchmark, texts of one row: [(item id, text)] from the row and its 0-based index)
+Texts = Callable[[dict[str, Any], int], list[tuple[str, Any]]]
+
+
+def _layout(path: Path) -> tuple[str, Texts] | None:
+    name, lower = path.name, str(path).lower()
+    if name == "TruthfulQA.csv":
+        return "truthfulqa", lambda r, i: [(f"{name}:{i}", r["Question"])]
+    if name == "mc_task.json":
+        return "truthfulqa", lambda r, i: [(f"{name}:{i}", r["question"])]
+    if name.endswith(".csv") and "mmlu" in lower:
+        return "mmlu", lambda r, i: [(f"{path.stem}:{i}", r["question"])]
+    if name.endswith(".jsonl") and "gsm8k" in lower:
+        return "gsm8k", lambda r, i: [(f"{name}:{i}", r["question"])]
+    if name.endswith(".jsonl") and "arc" in name.lower():
+        return "arc", lambda r, i: [(r["id"], r["question"]["stem"])]
+    if name.endswith(".jsonl") and "hellaswag" in name.lower():
+        return "hellaswag", lambda r, i: [(str(r.get("ind", i)), r["ctx"])]
+    if name == "question.jsonl":  # FastChat MT-Bench
+        return "mt_bench", lambda r, i: [
+            (f"{r['question_id']}:turn{t + 1}", x) for t, x in enumerate(r["turns"])
+        ]
+    if name.endswith(".json") and path.parent.name == "model_outputs":  # alpaca_eval model outputs
+        return "alpaca_eval", lambda r, i: [(str(i), r["instruction"])]
+    return None
+
+
+def _records(path: Path) -> list[Record]:
+    """The file's rows through the one reader; a row it cannot read is an error naming file:line."""
+    try:
+        return read_rows(path)
+    except DataError as exc:
+        raise DataError(f"--against {exc} (or leave the file out of --against)") from None
 
 
 def load_benchmark_file(path: Path) -> list[Item]:
     """Items of one benchmark file, recognised by name and layout; [] for files that are not one."""
-    name, parent = path.name, path.parent.name
-    if name == "TruthfulQA.csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return [
-                Item("truthfulqa", f"TruthfulQA.csv:{i}", r["Question"])
-                for i, r in enumerate(csv.DictReader(fh))
-            ]
-    if name == "mc_task.json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Item("truthfulqa", f"mc_task.json:{i}", r["question"]) for i, r in enumerate(data)]
-    if name.endswith(".csv") and "mmlu" in str(path).lower():
-        with path.open(encoding="utf-8", newline="") as fh:
-            subject = path.stem
-            return [Item("mmlu", f"{subject}:{i}", r["question"]) for i, r in enumerate(csv.DictReader(fh))]
-    if name.endswith(".jsonl") and "gsm8k" in str(path).lower():
-        return [Item("gsm8k", f"{name}:{i}", r["question"]) for i, r in enumerate(_jsonl(path))]
-    if name.endswith(".jsonl") and "arc" in name.lower():
-        return [Item("arc", r["id"], r["question"]["stem"]) for r in _jsonl(path)]
-    if name.endswith(".jsonl") and "hellaswag" in name.lower():
-        return [Item("hellaswag", str(r.get("ind", i)), r["ctx"]) for i, r in enumerate(_jsonl(path))]
-    if name == "question.jsonl":  # FastChat MT-Bench
-        return [
-            Item("mt_bench", f"{r['question_id']}:turn{t + 1}", text)
-            for r in _jsonl(path)
-            for t, text in enumerate(r["turns"])
-        ]
-    if name.endswith(".json") and parent == "model_outputs":  # alpaca_eval model outputs
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Item("alpaca_eval", str(i), r["instruction"]) for i, r in enumerate(data)]
-    return []
-
-
-def _load_checked(path: Path) -> list[Item]:
-    """`load_benchmark_file` with every way a file can be broken turned into one line naming it."""
-    try:
-        return load_benchmark_file(path)
-    except json.JSONDecodeError as exc:
-        why = f"line {exc.lineno}: not valid JSON ({exc.msg})"
-    except UnicodeDecodeError as exc:
-        why = f"invalid UTF-8 at byte offset {exc.start}"
-    except KeyError as exc:
-        why = f"an item has no field {exc}"
-    except csv.Error as exc:
-        why = f"not valid CSV ({exc})"
-    except OSError as exc:
-        why = f"cannot read it ({exc.strerror or exc})"
-    except (TypeError, AttributeError, IndexError, ValueError, RecursionError) as exc:
-        why = f"an item of the wrong shape ({type(exc).__name__}: {exc})"
-    raise DataError(f"--against {path}: {why}; fix the file or leave it out of --against")
+    layout = _layout(path)
+    if layout is None:
+        return []
+    benchmark, texts = layout
+    items = []
+    for i, rec in enumerate(_records(path)):
+        try:
+            pairs = texts(rec.row, i)
+            bad = [text for _, text in pairs if not isinstance(text, str)]
+            if bad:
+                raise TypeError(f"the text is a {type(bad[0]).__name__}")
+        except KeyError as exc:
+            why = f"an item has no field {exc}"
+        except (TypeError, AttributeError, IndexError, ValueError) as exc:
+            why = f"an item of the wrong shape ({type(exc).__name__}: {exc})"
+        else:
+            items += [Item(benchmark, str(item_id), text) for item_id, text in pairs]
+            continue
+        raise DataError(f"--against {rec.file}:{rec.line}: {why}; fix the file or leave it out of --against")
+    return items
 
 
 def load_hub_benchmark(name: str) -> list[Item]:
-    from datasets import load_dataset
-
     if name not in HUB_SOURCES:
         raise DataError(f"unknown Hub benchmark {name!r}; choose one of: {', '.join(HUB_SOURCES)}")
     repo, config, split, key = HUB_SOURCES[name]
     try:
-        ds = load_dataset(repo, config, split=split)
-    except Exception as exc:  # offline or renamed
-        raise DataError(
-            f"hub:{name}: could not load {repo} ({exc}); pass a local file with --against"
-        ) from None
-    texts = (r[key]["stem"] if isinstance(r[key], dict) else r[key] for r in ds)
+        records = read_rows(repo, split, config)
+    except DataError as exc:  # offline or renamed
+        raise DataError(f"hub:{name}: {exc}; pass a local file with --against") from None
+    texts = (r.row[key]["stem"] if isinstance(r.row[key], dict) else r.row[key] for r in records)
     return [Item(name, str(i), t[0] if isinstance(t, list) else t) for i, t in enumerate(texts)]
 
 
@@ -121,12 +143,12 @@ def load_hub_benchmark(name: str) -> list[Item]:
 class BenchmarkIndex:
     n: int = 8
     min_overlap: float = 0.5
-    min_contains_words: int = 6
     items: list[Item] = field(default_factory=list)
-    exact: dict[str, list[int]] = field(default_factory=dict)
-    grams: dict[int, list[int]] = field(default_factory=dict)
-    gram_counts: list[int] = field(default_factory=list)
     norms: list[str] = field(default_factory=list)
+    exact: dict[str, list[int]] = field(default_factory=dict)
+    grams: dict[int, list[int]] = field(default_factory=dict)  # hash of a word k-gram -> items
+    gram_counts: list[int] = field(default_factory=list)
+    sizes: set[int] = field(default_factory=set)  # the k of every indexed item
 
     @classmethod
     def from_paths(cls, paths: list[str | Path], n: int = 8, min_overlap: float = 0.5) -> BenchmarkIndex:
@@ -139,7 +161,7 @@ class BenchmarkIndex:
             if not p.exists():
                 raise DataError(f"--against {p}: no such file or folder")
             files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-            found = [item for f in files for item in _load_checked(f)]
+            found = [item for f in files for item in load_benchmark_file(f)]
             if not found:
                 raise DataError(
                     f"--against {p}: no benchmark file recognised (see `notus data decontaminate --help`)"
@@ -147,8 +169,16 @@ class BenchmarkIndex:
             index.add(found)
         return index
 
-    def _ngrams(self, words: list[str]) -> set[int]:
-        return {hash(tuple(words[i : i + self.n])) for i in range(len(words) - self.n + 1)}
+    @staticmethod
+    def _grams(words: list[str], k: int) -> set[int]:
+        return {hash(tuple(words[i : i + k])) for i in range(len(words) - k + 1)}
+
+    def gram_size(self, norm: str) -> int:
+        """k for an item: n, or its whole length when shorter; 0 (exact only) when too generic."""
+        words = norm.count(" ") + 1
+        if words >= self.n:
+            return self.n
+        return words if words >= MIN_CONTAINED_WORDS and len(norm) >= MIN_CONTAINED_CHARS else 0
 
     def add(self, items: list[Item]) -> None:
         seen = {(it.benchmark, t) for it, t in zip(self.items, self.norms)}
@@ -161,8 +191,11 @@ class BenchmarkIndex:
             self.items.append(item)
             self.norms.append(norm)
             self.exact.setdefault(norm, []).append(k)
-            grams = self._ngrams(norm.split())
+            size = self.gram_size(norm)
+            grams = self._grams(norm.split(), size) if size else set()
             self.gram_counts.append(len(grams))
+            if grams:
+                self.sizes.add(size)
             for g in grams:
                 self.grams.setdefault(g, []).append(k)
 
@@ -170,23 +203,19 @@ class BenchmarkIndex:
         norm = normalize(prompt)
         if norm in self.exact:  # every benchmark holding this exact text
             return [self._hit(k, "exact", 1.0) for k in self.exact[norm]]
+        words = norm.split()
         shared: dict[int, int] = {}
-        for g in self._ngrams(norm.split()):
-            for k in self.grams.get(g, ()):
-                shared[k] = shared.get(k, 0) + 1
+        for size in self.sizes:
+            for g in self._grams(words, size):
+                for k in self.grams.get(g, ()):
+                    shared[k] = shared.get(k, 0) + 1
         hits = []
+        padded = f" {norm} "
         for k, count in shared.items():
             overlap = count / self.gram_counts[k]
             if overlap >= self.min_overlap:
-                kind = "contains" if f" {self.norms[k]} " in f" {norm} " else "ngram"
+                kind = "contains" if f" {self.norms[k]} " in padded else "ngram"
                 hits.append(self._hit(k, kind, overlap))
-        if not hits:  # short items have no n-grams: look for them inside the prompt
-            words = norm.split()
-            for size in range(self.min_contains_words, min(len(words), self.n) + 1):
-                for i in range(len(words) - size + 1):
-                    for k in self.exact.get(" ".join(words[i : i + size]), ()):
-                        if self.gram_counts[k] == 0:
-                            hits.append(self._hit(k, "contains", 1.0))
         return sorted(hits, key=lambda h: -h["overlap"])
 
     def _hit(self, k: int, kind: str, overlap: float) -> dict[str, Any]:

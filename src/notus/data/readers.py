@@ -1,7 +1,8 @@
 """Read and write preference data files: JSONL, Python-dict JSONL, JSON, Parquet, CSV, `datasets`
 folders and Hub ids. Every row keeps where it came from (file, line) so errors can name it.
 
-    records, rejects = read_records("data.jsonl")
+    records, rejects = read_records("data.jsonl")   # rows that cannot be read are quarantined
+    records = read_rows("questions.jsonl")          # ... or an error naming file:line (no rejects file)
     notus data inspect INPUT                    # reads through here
     write_rows(rows, "out.parquet")
 
@@ -18,7 +19,10 @@ Rules (documented in docs/data.md):
 - CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
 - CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
-  but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`.
+  but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`
+  (`config` names its configuration).
+Every stage reads data files through here: curation, training data, feedback prompts, benchmark
+files for decontamination, evaluation inputs and the `notus run` experiment.
 """
 
 from __future__ import annotations
@@ -60,24 +64,38 @@ ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "cho
 GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
 
 
-def read_records(path: str | Path, split: str | None = None) -> tuple[list[Record], list[dict[str, Any]]]:
-    """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read."""
+def read_records(
+    path: str | Path, split: str | None = None, config: str | None = None, allow_nan: bool = False
+) -> tuple[list[Record], list[dict[str, Any]]]:
+    """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read.
+    `allow_nan` reads NaN/Infinity as floats (what Python's `json.dump` writes; e.g. judge scores)."""
     p = Path(path)
     if p.is_dir():
         return _read_dataset_folder(p, split), []
     if not p.exists():
         if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-            return _read_hub(str(path), split), []
+            return _read_hub(str(path), split, config), []
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
     try:
-        return _read_file(p)
+        return _read_file(p, LENIENT_JSON if allow_nan else STRICT_JSON)
     except OSError as exc:
         raise DataError(
             f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
         ) from None
 
 
-def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
+def read_rows(path: str | Path, split: str | None = None, config: str | None = None) -> list[Record]:
+    """`read_records` for a stage that keeps no rejects file: a row that cannot be read is an error
+    naming its file:line (and how many more there are)."""
+    records, rejects = read_records(path, split, config)
+    if rejects:
+        first, more = rejects[0], len(rejects) - 1
+        also = f" (and {more} more unreadable row(s))" if more else ""
+        raise DataError(f"{first['file']}:{first['line']}: {first['reason']}{also}; fix or remove the row")
+    return records
+
+
+def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
     """By content first (gzip, Parquet, JSON array vs JSON lines), then by the file name."""
     with p.open("rb") as fh:
         head = fh.read(4096)
@@ -89,7 +107,9 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
         name = name.removesuffix(".gz")
         head = _gunzip_head(p)
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{p}: UTF-16 text; re-encode it as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`)")
+        raise DataError(
+            f"{p}: UTF-16 text, which is not UTF-8; re-encode it (e.g. `iconv -f utf-16 -t utf-8`)"
+        )
     elif head.startswith(ZIP_MAGIC) or b"\x00" in head:
         what = "a zip archive (or .xlsx)" if head.startswith(ZIP_MAGIC) else "a binary file"
         raise DataError(
@@ -101,19 +121,19 @@ def _read_file(p: Path) -> tuple[list[Record], list[dict[str, Any]]]:
     if first == b"[" or name.endswith(".json"):
         data = _read_bytes(p, compressed)
         try:
-            return _read_json(p, data)
+            return _read_json(p, data, decoder)
         except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
             pass
     try:
         with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
-            records, rejects = _read_jsonl(p, fh, python_literals=name.endswith(".pydict.jsonl"))
+            records, rejects = _read_jsonl(p, fh, name.endswith(".pydict.jsonl"), decoder)
     except GZIP_ERRORS as exc:
         if not compressed:
             raise
         raise _damaged_gzip(p, exc) from None
     if not records and rejects and first == b"{":  # one object spread over several lines
         try:
-            return _read_json(p, _read_bytes(p, compressed))
+            return _read_json(p, _read_bytes(p, compressed), decoder)
         except (_NotOneDocument, DataError):
             pass
     return records, rejects
@@ -155,21 +175,26 @@ def _decode(p: Path, data: bytes) -> str:
         ) from None
 
 
+class _Constant(ValueError):
+    """NaN or Infinity, which Python's json reads but JSON does not have."""
+
+
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON (use null or a number)")
+    raise _Constant(f"{name} is not valid JSON (use null or a number)")
 
 
 STRICT_JSON = json.JSONDecoder(parse_constant=_no_constants)  # one decoder, not one per line
+LENIENT_JSON = json.JSONDecoder()  # NaN and Infinity read as floats
 
 
 class _NotOneDocument(Exception):
     """The text holds several JSON values one after another (JSON lines)."""
 
 
-def _read_json(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
     text = _decode(p, data)
     try:
-        data = STRICT_JSON.decode(text)
+        data = decoder.decode(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise _NotOneDocument from None
@@ -204,13 +229,18 @@ def _read_json(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]
     return records, rejects
 
 
-def _read_jsonl(p: Path, fh: IO[bytes], python_literals: bool) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_jsonl(
+    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder
+) -> tuple[list[Record], list[dict[str, Any]]]:
     records, rejects = [], []
+    offset = 0  # of the line in the file
     for number, raw in enumerate(fh, start=1):
+        offset += len(raw)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            reason = f"invalid UTF-8 at byte {exc.start} of the line; re-encode the file as UTF-8"
+            at = offset - len(raw) + exc.start
+            reason = f"byte offset {at} is not UTF-8 (invalid UTF-8 text); re-encode the file as UTF-8"
             rejects.append(reject(str(p), number, "<line>", reason, repr(raw[:200])))
             continue
         if number == 1:
@@ -219,17 +249,21 @@ def _read_jsonl(p: Path, fh: IO[bytes], python_literals: bool) -> tuple[list[Rec
         if not text:
             continue
         literal = python_literals or text.startswith("{'")
+        kind = "Python literal" if literal else "JSON"
         try:
-            value = ast.literal_eval(text) if literal else STRICT_JSON.decode(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
-            msg = getattr(exc, "msg", None) or str(exc).split("\n")[0] or "nested too deeply"
-            kind = "Python literal" if literal else "JSON"
-            rejects.append(reject(str(p), number, "<line>", f"not valid {kind} ({msg})", text))
+            value = ast.literal_eval(text) if literal else decoder.decode(text)
+        except RecursionError:
+            rejects.append(reject(str(p), number, "<line>", f"{kind} nested too deeply to read", text))
+            continue
+        except (ValueError, SyntaxError, MemoryError) as exc:
+            msg = getattr(exc, "msg", None) or str(exc).split("\n")[0]
+            syntax = literal or isinstance(exc, json.JSONDecodeError | _Constant)
+            reason = f"not valid {kind} ({msg})" if syntax else f"unreadable JSON value ({msg})"
+            rejects.append(reject(str(p), number, "<line>", reason, text))
             continue
         if not isinstance(value, dict):
-            rejects.append(
-                reject(str(p), number, "<line>", f"a {type(value).__name__}, expected an object", text)
-            )
+            reason = f"is a {kind} {type(value).__name__}, not an object: expected an object per line"
+            rejects.append(reject(str(p), number, "<line>", reason, text))
             continue
         records.append(Record(value, str(p), number))
     return records, rejects
@@ -325,11 +359,11 @@ def _read_dataset_folder(p: Path, split: str | None) -> list[Record]:
     return _dataset_records(ds, str(p))
 
 
-def _read_hub(repo_id: str, split: str | None) -> list[Record]:
+def _read_hub(repo_id: str, split: str | None, config: str | None = None) -> list[Record]:
     from datasets import load_dataset
 
     try:
-        ds = load_dataset(repo_id, split=split)
+        ds = load_dataset(repo_id, config, split=split)
     except Exception as exc:  # offline, unknown id, gated ...
         raise DataError(f"{repo_id}: could not load from the Hugging Face Hub ({exc})") from None
     return _dataset_records(ds, repo_id)

@@ -22,15 +22,15 @@ from typing import Any, Literal
 
 from notus.core.errors import NotusError
 from notus.core.registry import Registry
+from notus.core.types import ASPECTS, NOT_APPLICABLE, RATINGS
 from notus.data.numbers import in_range, problems
 
-ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 ASPECT_SET = frozenset(ASPECTS)
 Scorer = Callable[[dict[str, Any]], float | None]
 SCORERS: Registry[Callable[[str], Scorer]] = Registry("binarization strategy")
 
 
-RATING_VALUES: dict[Any, float | None] = {str(i): float(i) for i in range(1, 6)} | {"N/A": None, None: None}
+RATING_VALUES: dict[Any, float | None] = {r: float(r) for r in RATINGS} | {NOT_APPLICABLE: None, None: None}
 
 
 def rating(value: Any) -> float | None:

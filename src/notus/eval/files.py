@@ -1,12 +1,13 @@
 """Evaluation input and output files: every problem is one `DataError` line naming the file, the line
 (or byte offset) and what to do, never a Python traceback.
 
-    rows = read_jsonl("model_judgment/gpt-4_single.jsonl", "MT-Bench judgment")   # [(line, value), ...]
+    rows = read_jsonl("model_judgment/gpt-4_single.jsonl", "MT-Bench judgment")   # [(line, row), ...]
     data = read_json("annotations.json", "alpaca_eval annotations")
     paths = distinct_inputs(args.annotations, "--annotations")
     write_text_atomic(out / "scores.json", strict_json(table), inputs=paths)
 
-Inputs are read as bytes and decoded as UTF-8 (a BOM is allowed); JSON that is nested too deeply,
+JSON lines are read by `notus.data.readers` (the reader of every stage); JSON documents and CSV
+tables are read as bytes and decoded as UTF-8 (a BOM is allowed). JSON that is nested too deeply,
 holds an integer too long for Python, or is not JSON at all is reported with its line. Outputs are
 strict JSON (`allow_nan=False`: NaN is never written) and replace their file atomically.
 """
@@ -37,15 +38,20 @@ def summarize(problems: list[str]) -> str:
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
+def _a_file(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: {what} file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give the {what} file itself")
+    return path
+
+
 def read_text(path: str | Path, what: str) -> str:
     """A UTF-8 text file's content; a missing, unreadable or non-UTF-8 file is a DataError."""
-    path = Path(path)
+    path = _a_file(path, what)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder; give the {what} file itself") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the {what} file ({exc.strerror or exc})") from None
     try:
@@ -78,19 +84,20 @@ def read_json(path: str | Path, what: str) -> Any:
         raise DataError(f"{exc}; expected the {what} format") from None
 
 
-def read_jsonl(path: str | Path, what: str) -> list[tuple[int, Any]]:
-    """(line number, value) for each non-blank line of a JSONL file; all unreadable lines in one error."""
-    rows, problems = [], []
-    for n, line in enumerate(read_text(path, what).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((n, parse_json(line, f"{path}:{n}")))
-        except DataError as exc:
-            problems.append(str(exc))
-    if problems:
+def read_jsonl(path: str | Path, what: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each row of a JSON lines file (or any file `notus.data.readers`
+    reads: JSON, CSV, Parquet, gzip); all unreadable lines in one error."""
+    from notus.data.readers import read_records
+
+    path = _a_file(path, what)
+    try:
+        records, rejects = read_records(path, allow_nan=True)  # a NaN score is a failed judgment
+    except DataError as exc:
+        raise DataError(f"{exc}; expected the {what} format") from None
+    if rejects:
+        problems = [f"{r['file']}:{r['line']}: {r['reason']}" for r in rejects]
         raise DataError(f"{len(problems)} unreadable line(s) in the {what} file: {summarize(problems)}")
-    return rows
+    return [(r.line, r.row) for r in records]
 
 
 def distinct_inputs(paths: Iterable[str], option: str) -> list[str]:

@@ -64,9 +64,6 @@ def read_jsonl_file(path: str | Path, required: tuple[str, ...], what: str) -> l
     """JSONL rows with the fields a FastChat file must have; all problems in one error naming file and line."""
     rows, problems = [], []
     for n, row in read_jsonl(path, what):
-        if not isinstance(row, dict):
-            problems.append(f"{path}:{n}: a JSON {type(row).__name__}, not an object")
-            continue
         missing = [k for k in required if k not in row]
         qid = row.get("question_id")
         if missing:

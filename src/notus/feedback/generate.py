@@ -18,8 +18,9 @@ from typing import Any
 from tqdm import tqdm
 
 from notus.core.errors import NotusError
+from notus.core.types import PRINCIPLES
 from notus.data import numbers
-from notus.feedback.prompts import PRINCIPLES, principle_system_prompt
+from notus.feedback.prompts import principle_system_prompt
 from notus.feedback.store import ResumableOutput
 from notus.llm.contract import GenerationParams, Model
 

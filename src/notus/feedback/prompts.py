@@ -19,12 +19,10 @@ from importlib import resources
 
 import yaml
 
-from notus.core.types import Conversation
+from notus.core.types import ASPECTS, Conversation
 
-ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 JUDGE_TEMPLATES = (*ASPECTS, "overall")  # "overall": the single overall-rating prompt (1-5)
 TYPED_ASPECTS = {"truthfulness": ("0", "1", "2", "3"), "helpfulness": ("1", "2", "3")}
-PRINCIPLES = ("helpfulness", "honesty", "truthfulness", "verbalized_calibration")
 
 
 def ratings_schema(n_texts: int | None = None) -> dict:

@@ -22,9 +22,10 @@ from tqdm import tqdm
 
 from notus.core.errors import DataError, NotusError
 from notus.core.runs import atomic_write, strict_json
+from notus.core.types import ASPECTS
 from notus.data import numbers
 from notus.feedback.parse import AspectRating, parse_aspect, parse_critique
-from notus.feedback.prompts import ASPECTS, TYPED_ASPECTS, aspect_conversation, critique_conversation
+from notus.feedback.prompts import TYPED_ASPECTS, aspect_conversation, critique_conversation
 from notus.feedback.store import ResumableOutput
 from notus.llm.contract import GenerationParams, Model
 

@@ -33,17 +33,12 @@ def _prompt_text(value: Any) -> str | None:
     return None
 
 
-def read_located(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(location, record) pairs from JSONL, JSON, CSV or Parquet (read by `notus.data.readers`, which
-    sniffs the content); any line that cannot be read is an error naming it."""
-    from notus.data.readers import read_records
+def read_located(path: str | Path, split: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(location, record) pairs from a file (JSONL, JSON, CSV, Parquet), a `datasets` folder or a Hub
+    id, read by `notus.data.readers`; a line that cannot be read is an error naming it."""
+    from notus.data.readers import read_rows
 
-    records, rejects = read_records(path)
-    if rejects:
-        first = rejects[0]
-        more = f" (and {len(rejects) - 1} more line(s))" if len(rejects) > 1 else ""
-        raise DataError(f"{first['file']}:{first['line']}: {first['reason']}{more}; fix or remove the line")
-    return [(f"{r.file}:{r.line}", r.row) for r in records]
+    return [(f"{r.file}:{r.line}", r.row) for r in read_rows(path, split)]
 
 
 def _answers(record: dict[str, Any], key: str, where: str) -> list[str]:
@@ -65,10 +60,8 @@ def load_prompts(source: str, split: str = "train", limit: int | None = None) ->
     if path.exists():
         records = read_located(path)
         name = path.stem
-    elif "/" in source and not source.startswith((".", "/")):
-        from datasets import load_dataset  # a Hub dataset id (online, or from the HF cache)
-
-        records = [(f"{source}[{i}]", r) for i, r in enumerate(load_dataset(source, split=split))]
+    elif "/" in source and not source.startswith((".", "/")):  # a Hub id (online, or the HF cache)
+        records = read_located(source, split)
         name = source
     else:
         raise DataError(f"prompt file {source!r} does not exist (nor is it a Hub dataset id like org/name)")

@@ -18,12 +18,11 @@ MARK = "BENCH-RESULT "
 
 def ultrafeedback_rows(n: int, path: Path | None = None) -> list[dict]:
     """The first n real pairs of the shared UltraFeedback sample, as TRL conversational rows."""
+    from notus.data.readers import read_rows
     from notus.train.data import to_preference
 
-    path = path or UF_TRAIN / "binarized_overall_score_train_1000.jsonl"
-    with path.open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for _, line in zip(range(n), fh)]
-    return [to_preference(r, i) for i, r in enumerate(rows)]
+    records = read_rows(path or UF_TRAIN / "binarized_overall_score_train_1000.jsonl")[:n]
+    return [to_preference(r.row, i) for i, r in enumerate(records)]
 
 
 def peak_rss_mb() -> float:

@@ -35,23 +35,24 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".gz", ".arrow")
 
 def load_spec(spec: DatasetSpec) -> list[dict[str, Any]]:
     """One dataset's rows: a local file or folder through `notus.data.readers`, or a Hub split."""
+    from notus.data.readers import read_rows
+
     path = Path(spec.id).expanduser()
     if path.exists():
-        from notus.data.readers import read_records
-
-        records, rejects = read_records(path, spec.split if path.is_dir() else None)
-        if rejects:
-            first = rejects[0]
-            raise DataError(
-                f"{first['file']}:{first['line']}: {first['reason']} (field {first['field']}); "
-                f"{len(rejects)} row(s) of {path} cannot be read: fix them or curate the file with "
-                f"`notus data curate`"
-            )
-        rows = [record.row for record in records]
+        try:
+            rows = [record.row for record in read_rows(path, spec.split if path.is_dir() else None)]
+        except DataError as exc:
+            raise DataError(f"{exc}, or curate the file with `notus data curate`") from None
     elif looks_local(spec.id):
         raise DataError(f"dataset {spec.id!r}: no such file or folder (relative to {Path.cwd()})")
     else:
-        rows = _load_hub(spec)
+        try:
+            rows = [record.row for record in read_rows(spec.id, spec.split, spec.config)]
+        except DataError as exc:
+            raise DataError(
+                f"dataset {spec.id!r} (split {spec.split!r}): {exc}. Offline, give a local file with "
+                f"--dataset PATH"
+            ) from None
     if spec.rename:
         rows = [{spec.rename.get(k, k): v for k, v in r.items()} for r in rows]
     if spec.columns:
@@ -60,18 +61,6 @@ def load_spec(spec: DatasetSpec) -> list[dict[str, Any]]:
             raise DataError(f"dataset {spec.id}: no column {missing[0]!r} (has {', '.join(rows[0])})")
         rows = [{k: r[k] for k in spec.columns} for r in rows]
     return rows
-
-
-def _load_hub(spec: DatasetSpec) -> list[dict[str, Any]]:
-    import datasets
-
-    try:
-        return datasets.load_dataset(spec.id, spec.config, split=spec.split).to_list()
-    except (ConnectionError, OSError, ValueError) as exc:
-        raise DataError(
-            f"dataset {spec.id!r} (split {spec.split!r}) could not be loaded from the Hugging Face Hub or its "
-            f"cache: {str(exc).splitlines()[0][:200]}. Offline, give a local file with --dataset PATH"
-        ) from None
 
 
 def load_mixture(mixture: DatasetMixture) -> tuple[list[dict], list[dict]]:
