@@ -127,3 +127,55 @@ def test_the_model_contract_generates_through_the_engine():
             assert b.finish_reason == o.finish_reason
             assert b.completion_tokens == o.completion_tokens + (o.finish_reason == "stop")
     model._engine.close()
+
+
+def test_json_schema_output_is_batched_and_follows_the_schema():
+    """Structured output (feedback ratings) runs on the batching engine through a llama.cpp grammar sampler:
+    every answer parses and follows the schema, as llama-cpp-python's one-at-a-time completion does."""
+    import json
+
+    from notus.llm.contract import GenerationParams, load_model
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "rating": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
+            "rationale": {"type": "string"},
+        },
+        "required": ["rating", "rationale"],
+    }
+    model = load_model(
+        "smollm2-135m-instruct", backend="llamacpp", n_threads=1, n_ctx=512, json_schema=schema
+    )
+    conversations = [
+        [{"role": "user", "content": f"Rate this answer from 1 to 5 as JSON: {p}"}] for p in PROMPTS
+    ]
+    params = GenerationParams(max_new_tokens=48)
+    batched = model.generate(conversations, params)
+    assert model._engine is not None and model._engine.grammars  # the engine ran it, with a grammar
+    one_by_one = [model._one(c, params) for c in conversations]
+    for answer in [c for c in batched if c.finish_reason == "stop"]:
+        parsed = json.loads(answer.text, strict=False)  # llama.cpp's JSON strings may hold raw newlines
+        assert parsed["rating"] in {1, 2, 3, 4, 5} and isinstance(parsed["rationale"], str)
+    assert any(c.finish_reason == "stop" for c in batched)
+    assert close_answers([c.text for c in batched], [c.text for c in one_by_one])
+    model._engine.close()
+
+
+def test_a_grammar_llama_cpp_cannot_parse_is_refused(engine):
+    from notus.serve.engine import InvalidPromptError
+    from notus.serve.llamacpp_engine import GrammarParams
+
+    with pytest.raises(InvalidPromptError, match="grammar"):
+        engine.submit(
+            PROMPTS[:1] and [{"role": "user", "content": "hi"}],
+            GrammarParams(grammar="root ::= ("),
+            lambda e: None,
+        )
+
+
+def test_a_job_cancelled_in_the_queue_never_gets_a_sampler(engine):
+    job = engine._make_job(
+        [{"role": "user", "content": "hi"}], SamplingParams(max_new_tokens=4), lambda e: None
+    )
+    assert job.generator is None  # made at admission, so a queued cancel leaks nothing

@@ -5,12 +5,13 @@
     model = load_model(..., backend="llamacpp", json_mode=True)             # any JSON object
     model = load_model(..., backend="llamacpp", json_schema={...})          # JSON following a schema
 
-Plain generation runs on the serving engine (`notus.serve.llamacpp_engine`): all conversations are
-decoded together, up to `max_batch_size` sequences in one llama.cpp batch, so `notus feedback` and
-`notus eval` get the same engine as `notus serve`. Structured output (json_mode / json_schema, a
-grammar) and logprobs go through llama-cpp-python's `create_chat_completion`, one request after
-another, ordered so that conversations sharing a prefix (system prompt, rubric) follow each other and
-reuse the evaluated prefix from its KV cache. Install with `pip install llama-cpp-python`.
+Generation runs on the serving engine (`notus.serve.llamacpp_engine`): all conversations are decoded
+together, up to `max_batch_size` sequences in one llama.cpp batch, so `notus feedback` and `notus eval`
+get the same engine as `notus serve`. Structured output (json_mode / json_schema) is a GBNF grammar
+made by llama-cpp-python from the schema, applied by each sequence's llama.cpp sampler. Only logprobs
+go through llama-cpp-python's `create_chat_completion`, one request after another, ordered so that
+conversations sharing a prefix (system prompt, rubric) follow each other and reuse the evaluated prefix
+from its KV cache. Install with `pip install llama-cpp-python`.
 """
 
 from __future__ import annotations
@@ -118,8 +119,18 @@ class LlamaCppModel:
             logprobs=logprobs,
         )
 
+    def grammar(self) -> str:
+        """The GBNF grammar of the structured output asked for (llama-cpp-python's JSON grammars), or ""."""
+        from llama_cpp import llama_grammar
+
+        if not self.response_format:
+            return ""
+        if "schema" in self.response_format:
+            return llama_grammar.json_schema_to_gbnf(json.dumps(self.response_format["schema"]))
+        return llama_grammar.JSON_GBNF
+
     def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
-        if not self.response_format and not params.logprobs:
+        if not params.logprobs:
             return self._batched(conversations, params)
         order = sorted(range(len(conversations)), key=lambda i: json.dumps(conversations[i]))
         out: list[Completion | None] = [None] * len(conversations)
@@ -131,9 +142,9 @@ class LlamaCppModel:
         """All conversations through the llama.cpp batching engine; waits for every answer."""
         import queue
 
-        from notus.serve.engine import Failed, Finished, SamplingParams, TextDelta
+        from notus.serve.engine import Failed, Finished, TextDelta
         from notus.serve.limits import ServeLimits
-        from notus.serve.llamacpp_engine import LlamaCppEngine
+        from notus.serve.llamacpp_engine import GrammarParams, LlamaCppEngine
 
         if self._engine is None:
             limits = ServeLimits(
@@ -142,9 +153,10 @@ class LlamaCppModel:
             self._engine = LlamaCppEngine(
                 self.name, self.name, limits, self.threads, llm=self.llm, n_ctx=self.n_ctx
             )
-        sampling = SamplingParams(
+        sampling = GrammarParams(
             max_new_tokens=params.max_new_tokens, temperature=params.temperature, top_p=params.top_p,
             stop=list(params.stop), seed=params.seed if params.seed is not None else DEFAULT_SEED,
+            grammar=self.grammar(),
         )  # fmt: skip
         events: list[queue.SimpleQueue] = []
         for conversation in conversations:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from dataclasses import dataclass
 
 from notus.core.errors import ModelNotFoundError, NotusError
 from notus.serve.engine import (
@@ -34,6 +35,13 @@ from notus.serve.engine import (
 from notus.serve.limits import MIN_SAMPLING_TEMPERATURE, PREFILL_TOKENS_PER_STEP, ServeLimits
 
 SEED_MASK = 0xFFFFFFFF  # llama.cpp samplers take 32-bit seeds
+
+
+@dataclass
+class GrammarParams(SamplingParams):
+    """Sampling constrained by a GBNF grammar (llama.cpp's structured output: JSON mode, a JSON schema)."""
+
+    grammar: str = ""
 
 
 class LlamaCppEngine(QueuedEngine):
@@ -91,6 +99,7 @@ class LlamaCppEngine(QueuedEngine):
         self.free_seqs = list(range(n_seq))
         self.cached: dict[int, list[int]] = {}  # sequence id -> the tokens whose keys/values it holds
         self.tokenizer_lock = threading.Lock()
+        self.grammars: set[str] = set()  # grammars that llama.cpp parsed
         self._thread.start()
 
     # -- requests ---------------------------------------------------------------------------------------
@@ -112,9 +121,14 @@ class LlamaCppEngine(QueuedEngine):
             raise PromptTooLongError(f"the prompt has {len(ids)} tokens; this server accepts at most {limit}")
         job = Job(ids, len(ids), params, emit)
         job.seq, job.position, job.next_token = -1, 0, 0  # set when admitted (sequence id, KV position)
-        seed = params.seed if params.seed is not None else random.getrandbits(32)
-        job.generator = self._sampler(params, seed & SEED_MASK)
-        return job
+        job.seed = (params.seed if params.seed is not None else random.getrandbits(32)) & SEED_MASK
+        if getattr(params, "grammar", "") and params.grammar not in self.grammars:  # parse it once, here
+            check = self.lib.llama_sampler_init_grammar(self.vocab, params.grammar.encode(), b"root")
+            if not check:
+                raise InvalidPromptError("llama.cpp could not parse the grammar")
+            self.lib.llama_sampler_free(check)
+            self.grammars.add(params.grammar)
+        return job  # its sampler is made when it is admitted: a job cancelled in the queue holds none
 
     def _sampler(self, p: SamplingParams, seed: int):
         lib = self.lib
@@ -124,6 +138,10 @@ class LlamaCppEngine(QueuedEngine):
                 self.llm.n_vocab(), self.max_context, 1.0, p.frequency_penalty, p.presence_penalty
             )
             lib.llama_sampler_chain_add(chain, penalties)
+        if getattr(p, "grammar", ""):  # after penalties, before the draw: llama-cpp-python's order
+            lib.llama_sampler_chain_add(
+                chain, lib.llama_sampler_init_grammar(self.vocab, p.grammar.encode(), b"root")
+            )
         if p.temperature < MIN_SAMPLING_TEMPERATURE:
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
             return chain
@@ -169,6 +187,7 @@ class LlamaCppEngine(QueuedEngine):
                 break
             self.free_seqs.remove(seq)
             job.seq, job.position = seq, reuse
+            job.generator = self._sampler(job.params, job.seed)
             admitted.append(job)
             room, budget = room - size, budget - size
         n = 0
@@ -226,13 +245,12 @@ class LlamaCppEngine(QueuedEngine):
         self.running = len(keep)
 
     def _release(self, job: Job) -> None:
-        if job.seq < 0:
-            return
-        self.free_seqs.append(job.seq)  # its keys/values stay, for the next prompt with the same prefix
         if job.generator is not None:
             self.lib.llama_sampler_free(job.generator)
             job.generator = None
-        job.seq = -1
+        if job.seq >= 0:
+            self.free_seqs.append(job.seq)  # its keys/values stay, for the next prompt with the same prefix
+            job.seq = -1
 
     def _retire_all(self) -> None:
         for job in self.rows:
