@@ -5,6 +5,7 @@ merged by the export) -> q4_k_m GGUF (llama.cpp's quantizer) -> `notus serve` ->
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,34 @@ def test_dpo_lora_run_exports_q4_serves_and_chats(embedded_model_dir, shared_dat
         )  # fmt: skip
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         assert text.strip()
+
+
+def test_hub_id_exports_from_the_hub_cache(tiny_model_dir, tmp_path):
+    """A Hub id goes through huggingface_hub's snapshot_download: here offline, answered from a Hub cache
+    laid out as huggingface_hub writes it (models--org--name/refs/main -> snapshots/<commit>/)."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--notus-test--tiny-llama"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    for file in tiny_model_dir.iterdir():
+        if file.is_file():
+            (snapshot / file.name).write_bytes(file.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    out = tmp_path / "tiny.q8_0.gguf"
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "notus", "export", "gguf", "notus-test/tiny-llama", "-o", str(out), "--quant", "q8_0"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert metadata(out, "general.file_type") == 7  # LLAMA_FTYPE_MOSTLY_Q8_0
+    assert (
+        metadata(out, "tokenizer.chat_template")
+        == AutoTokenizer.from_pretrained(tiny_model_dir).chat_template
+    )
+
+    missing = subprocess.run([*cmd[:5], "notus-test/not-cached", *cmd[6:]], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert missing.returncode == 2 and "could not be downloaded" in missing.stderr
+    assert (
+        "Traceback" not in missing.stderr
+        and not (tmp_path / "hub" / "models--notus-test--not-cached" / "snapshots").exists()
+    )
