@@ -26,10 +26,9 @@ from notus.core.errors import DataError
 from notus.data.binarize import BinarizeStats, make_pairs, no_gc, pick
 from notus.data.columns import RatedColumns
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import duplicate_prompts, normalize, response_problem
+from notus.data.filters import duplicate_prompts, normalize, response_problem, score_bug
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.scores import score_bug_rows, score_matrix
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
@@ -148,26 +147,23 @@ def _duplicates(prompts: list[str], opts: CurateOptions, ledger: Ledger) -> list
 
 
 def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: CurateResult) -> RatedColumns:
-    """Remove empty/truncated completions: a cheap test over the response column finds the few that
-    may be one (`RatedColumns.suspects`), then the exact rule (`filters.response_problem`) decides."""
-    problems = {k: p for k in cols.suspects() if (p := response_problem(cols.responses[k]))}
-    if not problems:
+    """Remove empty/truncated completions (`filters.response_problem`); a row that loses one is a
+    copy (the input stays as it is)."""
+    found = [response_problem(t) for t in cols.responses]
+    dead = np.array([p is not None for p in found], dtype=bool)
+    if not dead.any():
         return cols
-    dead = np.zeros(len(cols.responses), dtype=bool)
-    dead[list(problems)] = True
-    first = cols.starts()
+    result.completions_removed.update(p for p in found if p)
+    offsets = cols.starts()
     for i in np.unique(cols.owners()[dead]).tolist():
-        row, lo = records[i].row, int(first[i])
-        result.completions_removed.update(
-            problems[k] for k in range(lo, lo + len(row["completions"])) if k in problems
-        )
-        kept = [c for k, c in enumerate(row["completions"], lo) if k not in problems]
-        records[i] = Record({**row, "completions": kept}, records[i].file, records[i].line)  # the input stays
+        row, lo = records[i].row, int(offsets[i])
+        kept = [c for k, c in enumerate(row["completions"], lo) if not dead[k]]
+        records[i] = Record({**row, "completions": kept}, records[i].file, records[i].line)
     return cols.drop(dead)
 
 
 def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    records, rejects, repairs, cols = validate_rated(loaded.records, progress=opts.progress)
+    records, rejects, repairs, cols = validate_rated(loaded.records)
     result.rejects += rejects
     ledger.quarantined += len(rejects)
     ledger.repairs.update(repairs)
@@ -175,9 +171,8 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
         cols = _drop_bad_responses(records, cols, result)
     spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
     rows = [r.row for r in records]
-    means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
-    bug = score_bug_rows(rows, cols, means, opts.score_gap)
-    scores = means if opts.strategy == "notus" else score_matrix(rows, spec, cols)
+    bug = (cols.matrix(score_bug(cols, opts.score_gap)) == 1).any(axis=1)
+    scores = cols.matrix(spec.score(cols))
     at = list(range(len(records)))  # each kept record's row in the columns
     prompts = [row["instruction"] for row in rows]
     nonempty = [p != "" and not p.isspace() for p in prompts]  # what is left after strip()
@@ -197,7 +192,7 @@ def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: C
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
     for reason, n in stats.dropped.items():
         ledger.filter(reason, n)
-    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], bug[at], opts.progress)
+    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], bug[at])
     result.rows, result.rated, result.stats, result.ties = pairs, rows, stats, stats.top_ties
     ledger.check(stats.rows_out)
 
