@@ -158,7 +158,11 @@ def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
             rejected = _nth_true(cand, cand_draw)[pair_rows]
     codes, earliest, counts = np.unique(reason, return_index=True, return_counts=True)
     dropped = Counter(
-        {NO_PAIR[c].format(margin=strategy.min_margin): int(n) for _, c, n in sorted(zip(earliest, codes.tolist(), counts)) if c}
+        {
+            NO_PAIR[c].format(margin=strategy.min_margin): int(n)
+            for _, c, n in sorted(zip(earliest, codes.tolist(), counts))
+            if c
+        }
     )
     return Picks(
         pair_rows,

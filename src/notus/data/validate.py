@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from notus.data.columns import RatedColumns, RawColumns
+from notus.data.columns import BLOCK, RatedColumns, RawColumns
 from notus.data.readers import Record, reject
 
 NA_SPELLINGS = {"n/a", "na", "none", "null", ""}
@@ -77,10 +77,9 @@ def fix_score(value: Any) -> tuple[float | int | None, str | None]:
     return number, SCORE_REPAIR
 
 
-def _kept_as_is(values: list[Any], rule: Any) -> np.ndarray:
+def _kept_as_is(values: list[Any], rule: Any, verdict: dict[tuple[type, Any], bool]) -> np.ndarray:
     """Per value: does `rule` accept it unchanged (no repair, no quarantine)? The rule runs once per
-    distinct (type, value); an unhashable value (a list, an object) is never accepted."""
-    verdict: dict[tuple[type, Any], bool] = {}
+    distinct (type, value) (`verdict` remembers); an unhashable value (a list) is never accepted."""
 
     def accepted(value: Any) -> bool:
         try:
@@ -91,7 +90,7 @@ def _kept_as_is(values: list[Any], rule: Any) -> np.ndarray:
 
     kinds = set(map(type, values))
     if kinds <= {str, float, type(None)}:  # no bool/int collisions: distinct values are enough
-        bad = {v for v in set(values) if not accepted(v)}
+        bad = {v for v in set(values) if not verdict.setdefault((type(v), v), accepted(v))}
         if not bad:
             return np.ones(len(values), dtype=bool)
         return np.fromiter((v not in bad for v in values), dtype=bool, count=len(values))
@@ -103,6 +102,13 @@ def _kept_as_is(values: list[Any], rule: Any) -> np.ndarray:
         except TypeError:  # unhashable
             out[k] = False
     return out
+
+
+def _of_type(values: list[Any], kind: type) -> np.ndarray:
+    """Per value: is it a `kind` (exactly)?"""
+    if set(map(type, values)) <= {kind}:
+        return np.ones(len(values), dtype=bool)
+    return np.array([type(v) is kind for v in values], dtype=bool)
 
 
 def _repair_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
@@ -151,7 +157,9 @@ def _repair_row(row: dict[str, Any], repairs: Counter) -> dict[str, Any]:
 
 def _id_key(row: dict[str, Any]) -> Any:
     row_id = row.get("id", row.get("prompt_id"))
-    return row_id if row_id is None or isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
+    return (
+        row_id if row_id is None or isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
+    )
 
 
 def validate_rated(
@@ -160,42 +168,61 @@ def validate_rated(
     """Kept rated rows (a repaired row is a copy; a row that needs nothing is the input row),
     quarantined rows (rejects), a count of each repair applied, and the kept rows as columns.
 
-    The rules are read over columns: a row whose every value each rule accepts as it is stays as
-    it is; any other row goes through the rules one field at a time (`_repair_row`), which repairs
-    it or names the first field that cannot be repaired. `seen_ids`: instruction and line of every
-    id seen so far (carried from block to block when the input is read in blocks)."""
+    The rules are read over columns, `BLOCK` rows at a time (`_validate_block`). `seen_ids`:
+    instruction and line of every id seen so far (carried over when the input comes in parts)."""
     seen_ids = {} if seen_ids is None else seen_ids
+    verdicts: dict[Any, dict] = {"rating": {}, "score": {}}
+    kept, rejects, repairs, raws = [], [], Counter(), []
+    for lo in range(0, len(records), BLOCK):
+        block_kept, block_rejects, raw = _validate_block(
+            records[lo : lo + BLOCK], seen_ids, repairs, verdicts
+        )
+        kept += block_kept
+        rejects += block_rejects
+        raws.append(raw)
+    return kept, rejects, repairs, RatedColumns.read([], RawColumns.concat(raws))
+
+
+def _validate_block(
+    records: list[Record], seen_ids: dict[Any, tuple[str, int]], repairs: Counter, verdicts: dict[Any, dict]
+) -> tuple[list[Record], list[dict[str, Any]], RawColumns]:
+    """A row whose every value each rule accepts as it is stays as it is; any other row goes through
+    the rules one field at a time (`_repair_row`), which repairs it or names the first field that
+    cannot be repaired. Returns the kept rows, the rejects and the kept rows' raw columns."""
     rows = [rec.row for rec in records]
-    raw = RawColumns.read(rows)
+    raw = RawColumns.read_block(rows)
     completion_ok = (
-        _kept_as_is(raw.overall, fix_score)
-        & np.fromiter((type(c) is dict for c in raw.completions), dtype=bool, count=len(raw.completions))
-        & np.fromiter((type(t) is str for t in raw.responses), dtype=bool, count=len(raw.responses))
-        & np.fromiter((type(a) is dict for a in raw.annotations), dtype=bool, count=len(raw.annotations))
+        _kept_as_is(raw.overall, fix_score, verdicts["score"])
+        & _of_type(raw.completions, dict)
+        & _of_type(raw.responses, str)
+        & _of_type(raw.annotations, dict)
     )
-    entry_bad = ~_kept_as_is(raw.ratings, fix_rating) | raw.bare
+    entry_bad = ~_kept_as_is(raw.ratings, fix_rating, verdicts["rating"]) | raw.bare
     if entry_bad.any():
         completion_ok[np.repeat(np.arange(len(raw.entries)), raw.entries)[entry_bad]] = False
     row_ok = np.ones(len(rows), dtype=bool)
     row_ok[np.repeat(np.arange(len(rows)), raw.counts)[~completion_ok]] = False
-    row_ok &= np.fromiter(
-        (type(r.get("instruction")) is str and type(r.get("completions")) is list and
-         (r.get("source") or r.get("source") == "") for r in rows),
-        dtype=bool, count=len(rows),
-    )  # fmt: skip
+    sources = [r.get("source") for r in rows]
+    row_ok &= _of_type([r.get("instruction") for r in rows], str) & _of_type(
+        [r.get("completions") for r in rows], list
+    )
+    if not all(sources):  # a missing or null source is repaired; "" is a source
+        row_ok &= np.array([s or s == "" for s in sources], dtype=bool)
     ids = [_id_key(r) for r in rows]
     if any(i is not None for i in ids):
         here: dict[Any, Any] = {}
         for k, (row, key) in enumerate(zip(rows, ids)):  # an id seen before for another instruction
             if key is not None:
-                first = seen_ids[key][0] if key in seen_ids else here.setdefault(key, row.get("instruction"))
-                row_ok[k] &= first == row.get("instruction")
+                earlier = (
+                    seen_ids[key][0] if key in seen_ids else here.setdefault(key, row.get("instruction"))
+                )
+                row_ok[k] &= earlier == row.get("instruction")
     if row_ok.all():
         for row, key, rec in zip(rows, ids, records):
             if key is not None:
                 seen_ids.setdefault(key, (row["instruction"], rec.line))
-        return list(records), [], Counter(), RatedColumns.read(rows, raw)
-    kept, rejects, repairs = [], [], Counter()
+        return list(records), [], raw
+    kept, rejects = [], []
     for rec, ok, key in zip(records, row_ok.tolist(), ids):
         found = Counter()  # this row's repairs, counted if it is kept
         try:
@@ -210,7 +237,7 @@ def validate_rated(
         if key is not None:
             seen_ids.setdefault(key, (row["instruction"], rec.line))
         kept.append(rec if row is rec.row else Record(row, rec.file, rec.line))
-    return kept, rejects, repairs, RatedColumns.read([rec.row for rec in kept])
+    return kept, rejects, RawColumns.read_block([rec.row for rec in kept])
 
 
 def validate_pairs(records: list[Record], keys: tuple[str, ...]) -> tuple[list[Record], list[dict[str, Any]]]:
