@@ -155,6 +155,7 @@ class Curation:
 
     def __init__(self, kind: str, opts: CurateOptions, keep_rated: bool = True):
         self.kind, self.opts, self.keep_rated = kind, opts, keep_rated
+        self.format: Format | None = None  # the input's format, when read from a file
         self.ledger = Ledger()
         self.result = CurateResult(kind, [], self.ledger, [])
         self.spec = parse_strategy(
@@ -339,14 +340,15 @@ def curate(loaded: Loaded, opts: CurateOptions | None = None) -> CurateResult:
 
 def curate_file(
     path: str, fmt: str | None = None, split: str | None = None, opts: CurateOptions | None = None,
-    keep_rated: bool = False,
+    keep_rated: bool = False, size: int = PART_ROWS,
 ) -> tuple[Curation, Iterator[dict[str, Any]]]:  # fmt: skip
     """`curate` for an input read in parts of `PART_ROWS` rows (JSON lines and Parquet; other inputs
     are one part): the output rows come from the iterator as each part is curated, so memory holds
     one part and the duplicate index, not the input. `Curation.finish` once the iterator is spent."""
-    parts = read_parts(path, fmt, split)
+    parts = read_parts(path, fmt, split, size)
     first = next(parts)
     curation = Curation(first.kind, opts or CurateOptions(), keep_rated)
+    curation.format = first.format
 
     def rows() -> Iterator[dict[str, Any]]:
         for part in chain([first], parts):
@@ -355,12 +357,19 @@ def curate_file(
     return curation, rows()
 
 
+def split_of(row: dict[str, Any], test_size: float) -> str:
+    """ "train" or "test", by a hash of the prompt: the same prompt always lands in the same split."""
+    if test_size <= 0:
+        return "train"
+    digest = hashlib.sha1(_prompt_text(row).encode("utf-8")).digest()
+    return "test" if int.from_bytes(digest[:4], "big") / 2**32 < test_size else "train"
+
+
 def split_rows(rows: list[dict[str, Any]], test_size: float) -> dict[str, list[dict[str, Any]]]:
-    """Deterministic split by a hash of the prompt: the same prompt always lands in the same split."""
+    """Deterministic split by a hash of the prompt (`split_of`)."""
     if test_size <= 0:
         return {"train": rows}
     out: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
     for row in rows:
-        digest = hashlib.sha1(_prompt_text(row).encode("utf-8")).digest()
-        out["test" if int.from_bytes(digest[:4], "big") / 2**32 < test_size else "train"].append(row)
+        out[split_of(row, test_size)].append(row)
     return out
