@@ -22,6 +22,7 @@ from notus.core.types import ASPECTS, NOT_APPLICABLE, RATINGS
 
 BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
 RATING_VALUES: dict[Any, float | None] = {r: float(r) for r in RATINGS} | {NOT_APPLICABLE: None}
+RATING_OBJECTS = [None, *(RATING_VALUES[r] for r in RATINGS)]  # by rating number, 0 for N/A
 
 
 def to_matrix(flat: np.ndarray | list, counts: np.ndarray) -> np.ndarray:
@@ -81,7 +82,7 @@ class RawColumns:
     @classmethod
     def read_block(cls, rows: list[dict[str, Any]]) -> RawColumns:
         lists = [cl if type(cl) is list else [] for cl in field(rows, "completions")]
-        flat = [c for cl in lists for c in cl]
+        flat = list(chain.from_iterable(lists))
         objects = flat if set(map(type, flat)) <= {dict} else [c if type(c) is dict else {} for c in flat]
         annotations = field(objects, "annotations")
         held = (
@@ -89,7 +90,7 @@ class RawColumns:
             if set(map(type, annotations)) <= {dict}
             else [a if type(a) is dict else {} for a in annotations]
         )
-        entries = [v for a in held for v in a.values()]
+        entries = list(chain.from_iterable(map(dict.values, held)))
         bare = np.zeros(len(entries), dtype=bool)
         if set(map(type, entries)) <= {dict}:
             ratings = field(entries, "Rating")
@@ -104,7 +105,7 @@ class RawColumns:
             field(objects, "overall_score"),
             annotations,
             np.fromiter(map(len, held), dtype=np.int64, count=len(held)),
-            [k for a in held for k in a],
+            list(chain.from_iterable(held)),
             ratings,
             bare,
         )
@@ -181,10 +182,13 @@ class RatedColumns:
     def aspect_ratings(self, index: np.ndarray) -> list[dict[str, float | None]]:
         """Per completion of `index`: the four UltraFeedback aspects (None when N/A or missing),
         then any other aspect it has, as a dict."""
-        values = self.ratings[index].tolist()  # NaN -> None below, one shared None
         names = self.aspects
-        if len(names) == len(ASPECTS):
-            return [dict(zip(names, [None if v != v else v for v in row])) for row in values]
+        if len(names) == len(ASPECTS):  # one shared object per rating value, not a float per rating
+            codes = np.nan_to_num(self.ratings[index], nan=0.0).astype(np.int64).ravel().tolist()
+            numbers = iter(list(map(RATING_OBJECTS.__getitem__, codes)))
+            a, b, c, d = names
+            return [{a: w, b: x, c: y, d: z} for w, x, y, z in zip(numbers, numbers, numbers, numbers)]
+        values = self.ratings[index].tolist()
         present = self.present[index].tolist()
         return [
             {

@@ -35,7 +35,7 @@ from notus.data.readers import Record, read_records
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
 
-PART_ROWS = 65536  # rows curated together: memory holds one part (and the duplicate index), not the input
+PART_ROWS = 16384  # rows curated together: memory holds one part (and the duplicate index), not the input
 
 
 @dataclass

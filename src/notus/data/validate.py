@@ -155,8 +155,8 @@ def _repair_row(row: dict[str, Any], repairs: Counter) -> dict[str, Any]:
     return {**row, "source": row.get("source") or "", "completions": completions}
 
 
-def _id_key(row: dict[str, Any]) -> Any:
-    row_id = row.get("id", row.get("prompt_id"))
+def _id_key(row_id: Any) -> Any:
+    """An id as a dict key (a list or an object as its JSON text)."""
     return (
         row_id if row_id is None or isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
     )
@@ -208,8 +208,10 @@ def _validate_block(
     )
     if not all(sources):  # a missing or null source is repaired; "" is a source
         row_ok &= np.array([s or s == "" for s in sources], dtype=bool)
-    ids = [_id_key(r) for r in rows]
-    if any(i is not None for i in ids):
+    ids = [r.get("id", r.get("prompt_id")) for r in rows]
+    if not set(map(type, ids)) <= {str, int, float, type(None)}:
+        ids = list(map(_id_key, ids))
+    if ids.count(None) < len(ids) and not (len(set(ids)) == len(ids) and seen_ids.keys().isdisjoint(ids)):
         here: dict[Any, Any] = {}
         for k, (row, key) in enumerate(zip(rows, ids)):  # an id seen before for another instruction
             if key is not None:
@@ -221,7 +223,7 @@ def _validate_block(
         for row, key, rec in zip(rows, ids, records):
             if key is not None:
                 seen_ids.setdefault(key, (row["instruction"], rec.line))
-        return list(records), [], raw
+        return records, [], raw
     kept, rejects = [], []
     for rec, ok, key in zip(records, row_ok.tolist(), ids):
         found = Counter()  # this row's repairs, counted if it is kept
