@@ -141,18 +141,30 @@ def test_curate_recipe_problems_reported_together(capsys):
     assert "unknown binarization strategy 'best'" in err and "test_size 2.0: must be" in err
 
 
-def test_benchmark_script_runs_small():
+def test_benchmark_script_runs_small(tmp_path):
     """Smoke test only (speed is measured by running the benchmark, not by tests)."""
     script = Path(__file__).parents[2] / "benchmarks" / "bench_binarize.py"
     proc = subprocess.run(
-        [sys.executable, str(script), "--rows", "400", "--small", "100"],
+        [
+            sys.executable,
+            str(script),
+            "--rows",
+            "400",
+            "--large",
+            "1200",
+            "--rounds",
+            "1",
+            "--folder",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "speed-up, notus binarize (same work) vs datasets.map" in proc.stdout
-    assert "rows in 400 = rows out" in proc.stdout
+    assert "ratio per round:" in proc.stdout and "curated in 7 parts == as one part: True" in proc.stdout
+    assert "rows in 400 = rows out" in proc.stdout and "rows in 1200 = rows out" in proc.stdout
+    assert "scaling 400 -> 1200 rows" in proc.stdout
 
 
 def test_hub_id_offline_is_a_clear_error():
