@@ -59,13 +59,13 @@ class Words:
         self.start = np.flatnonzero(letter[1:] > letter[:-1])  # a letter after a space (blob offsets)
         self.end = np.flatnonzero(letter[:-1] > letter[1:])  # ... and the space after a word
         text_start = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])  # +1: the joining space
-        self.first = np.searchsorted(self.start, text_start)  # each text's first word
-        self.count = np.diff(np.append(self.first, len(self.start)))
+        self.text_start = np.searchsorted(self.start, text_start)  # each text's first word
+        self.count = np.diff(np.append(self.text_start, len(self.start)))
         self.text = np.repeat(np.arange(len(texts)), self.count)
 
     def key(self, t: int) -> bytes:
         """Text t normalised (`filters.normalize`, as UTF-8)."""
-        lo, hi = self.first[t], self.first[t] + self.count[t]
+        lo, hi = self.text_start[t], self.text_start[t] + self.count[t]
         if lo == hi:
             return b""
         return b" ".join(self.bytes[self.start[lo] : self.end[hi - 1]].tobytes().split())
@@ -94,7 +94,7 @@ class Words:
     def sequence_hash(self, hashes: np.ndarray, mix: np.uint64 = _MIX) -> np.ndarray:
         """A 64-bit hash of each text's word sequence (the uint64 word hashes times powers of
         `mix`)."""
-        position = np.arange(len(self.text)) - self.first[self.text]
+        position = np.arange(len(self.text)) - self.text_start[self.text]
         powers = np.empty(int(self.count.max(initial=0)) + 1, dtype=np.uint64)
         powers[0] = 1
         with np.errstate(over="ignore"):
@@ -103,7 +103,7 @@ class Words:
             terms = (hashes + np.uint64(1)) * powers[position]
             out = self.count.astype(np.uint64) * _BAND_MIX  # the word count, for texts without words
             filled = self.count > 0
-            out[filled] += np.add.reduceat(terms, self.first[filled]) if filled.any() else 0
+            out[filled] += np.add.reduceat(terms, self.text_start[filled]) if filled.any() else 0
         return out
 
 
@@ -121,14 +121,14 @@ def shingle_hashes(words: Words, hashes: np.ndarray, n: int = 3) -> tuple[np.nda
             grams = grams * _MIX ^ hashes[k : k + m]
     valid = words.text[n - 1 :] == words.text[:m]
     gram_text, grams = words.text[:m][valid], grams[valid]
-    per_text = np.bincount(gram_text, minlength=len(words.first))
-    short = np.flatnonzero(per_text == 0)
+    grams_per_text = np.bincount(gram_text, minlength=len(words.text_start))
+    short = np.flatnonzero(grams_per_text == 0)
     if len(short):  # fewer than n words: one shingle made of the words it has
         whole = np.array([zlib.crc32(words.key(i)) + 1 for i in short.tolist()], dtype=np.uint64)
         order = np.argsort(np.concatenate([gram_text, short]), kind="stable")
         grams = np.concatenate([grams, whole])[order]
-        per_text[short] = 1
-    offsets = np.concatenate([[0], np.cumsum(per_text)[:-1]]).astype(np.int64)
+        grams_per_text[short] = 1
+    offsets = np.concatenate([[0], np.cumsum(grams_per_text)[:-1]]).astype(np.int64)
     return grams, offsets
 
 
@@ -262,11 +262,11 @@ class DuplicateIndex:
         for band in range(self.bands):
             key = _band_keys(texts.signatures[:, live], band, self.rows_per_band)
             known, earliest = self.buckets[band]
-            at = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
-            found = known[at] == key if len(known) else np.zeros(len(key), dtype=bool)
+            slot = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
+            found = known[slot] == key if len(known) else np.zeros(len(key), dtype=bool)
             order = np.argsort(key, kind="stable")
             bucket, starts = _earliest_in_bucket(key, order)
-            head = np.where(found, earliest[at] if len(known) else 0, me[order[starts]][bucket])
+            head = np.where(found, earliest[slot] if len(known) else 0, me[order[starts]][bucket])
             for i in np.flatnonzero(head != me).tolist():
                 candidates.setdefault(i, set()).add(int(head[i]))
             new = order[starts][~found[order[starts]]]  # the earliest text of each new bucket

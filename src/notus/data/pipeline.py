@@ -168,6 +168,7 @@ class Curation:
         self.stats = BinarizeStats()
         self.index = opts.index or (BenchmarkIndex.from_paths(opts.against) if opts.against else None)
         self.rows_read = 0
+        self.checked = 0  # rows checked for contamination so far
         self.records_in = 0
 
     def add(self, part: Loaded) -> list[dict[str, Any]]:
@@ -214,10 +215,15 @@ class Curation:
         if self.index is None:
             return [True] * len(records)
         hits = self.index.match([_prompt_text(r.row) for r in records], progress=self.opts.progress)
-        for h in hits:
-            h["file"], h["line"] = records[h["row"]].file, records[h["row"]].line
-        self.result.hits += hits
         bad = {h["row"]: h["hits"][0]["benchmark"] for h in hits}
+        for h in hits:  # `row`: among all rows checked, in every part
+            h["file"], h["line"], h["row"] = (
+                records[h["row"]].file,
+                records[h["row"]].line,
+                h["row"] + self.checked,
+            )
+        self.result.hits += hits
+        self.checked += len(records)
         for bench in sorted(set(bad.values())):
             self.ledger.filter(f"contaminated ({bench})", sum(1 for b in bad.values() if b == bench))
         return [i not in bad for i in range(len(records))]
@@ -346,12 +352,12 @@ def curate_file(
     are one part): the output rows come from the iterator as each part is curated, so memory holds
     one part and the duplicate index, not the input. `Curation.finish` once the iterator is spent."""
     parts = read_parts(path, fmt, split, size)
-    first = next(parts)
-    curation = Curation(first.kind, opts or CurateOptions(), keep_rated)
-    curation.format = first.format
+    head = next(parts)
+    curation = Curation(head.kind, opts or CurateOptions(), keep_rated)
+    curation.format = head.format
 
     def rows() -> Iterator[dict[str, Any]]:
-        for part in chain([first], parts):
+        for part in chain([head], parts):
             yield from curation.add(part)
 
     return curation, rows()

@@ -90,9 +90,11 @@ def read_rows(path: str | Path, split: str | None = None, config: str | None = N
     naming its file:line (and how many more there are)."""
     records, rejects = read_records(path, split, config)
     if rejects:
-        first, more = rejects[0], len(rejects) - 1
+        earliest, more = rejects[0], len(rejects) - 1
         also = f" (and {more} more unreadable row(s))" if more else ""
-        raise DataError(f"{first['file']}:{first['line']}: {first['reason']}{also}; fix or remove the row")
+        raise DataError(
+            f"{earliest['file']}:{earliest['line']}: {earliest['reason']}{also}; fix or remove the row"
+        )
     return records
 
 
@@ -116,10 +118,10 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         raise DataError(
             f"{p}: {what}, not JSON lines, JSON, CSV or Parquet; unpack or export it as .jsonl first"
         )
-    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
         return _read_csv(p, _read_bytes(p, compressed))
-    if first == b"[" or name.endswith(".json"):
+    if opening == b"[" or name.endswith(".json"):
         data = _read_bytes(p, compressed)
         try:
             return _read_json(p, data, decoder)
@@ -132,7 +134,7 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         if not compressed:
             raise
         raise _damaged_gzip(p, exc) from None
-    if not records and rejects and first == b"{":  # one object spread over several lines
+    if not records and rejects and opening == b"{":  # one object spread over several lines
         try:
             return _read_json(p, _read_bytes(p, compressed), decoder)
         except (_NotOneDocument, DataError):
@@ -254,8 +256,8 @@ def _jsonl_parts(
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            at = offset - len(raw) + exc.start
-            reason = f"byte offset {at} is not UTF-8 (invalid UTF-8 text); re-encode the file as UTF-8"
+            where = offset - len(raw) + exc.start
+            reason = f"byte offset {where} is not UTF-8 (invalid UTF-8 text); re-encode the file as UTF-8"
             rejects.append(reject(str(p), number, "<line>", reason, repr(raw[:200])))
             continue
         if number == 1:
@@ -304,11 +306,11 @@ def read_parts(
         return
     with p.open("rb") as fh:
         parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), STRICT_JSON, size)
-        first = next(parts)
-        if not first[0] and first[1]:  # perhaps one object spread over several lines
+        head_part = next(parts)
+        if not head_part[0] and head_part[1]:  # perhaps one object spread over several lines
             yield read_records(path, split)
             return
-        yield first
+        yield head_part
         yield from parts
 
 
