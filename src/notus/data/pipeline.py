@@ -4,6 +4,8 @@
     loaded = Loaded.from_rows(rows)                                             # in-memory rows
     result = curate(loaded, CurateOptions(strategy="zephyr", against=["../shared/data/benchmarks"]))
     print(result.ledger.summary())                                             # every row accounted for
+    curation, rows = curate_file("big.jsonl", opts=CurateOptions())            # streamed, part by part
+    write_jsonl("pairs.jsonl", rows); result = curation.finish(n_written)
 
 Order for rated rows: validate (repair/quarantine) -> drop empty/truncated completions -> empty
 prompt -> exact/near-duplicate prompts -> overall_score bug (flag or drop) -> decontamination ->
@@ -146,12 +148,8 @@ def _kept(keep: list[bool], *columns: list) -> tuple[list, ...]:
 
 class Curation:
     """The curation of one input, part after part (`add`), then `finish`: what is carried from part
-    to part (ids seen, duplicate index, random draws, counts) makes the result the same as one part.
-
-    Order for rated rows: validate (repair/quarantine) -> drop empty/truncated completions -> empty
-    prompt -> exact/near-duplicate prompts -> overall_score bug (flag or drop) -> decontamination ->
-    binarize. Pair rows: validate -> empty response / chosen equals rejected -> duplicate pairs ->
-    decontamination."""
+    to part (ids seen, duplicate index, random draws, counts) makes the result the same as one part
+    (the order of the steps: the module docstring)."""
 
     def __init__(self, kind: str, opts: CurateOptions, keep_rated: bool = True):
         self.kind, self.opts, self.keep_rated = kind, opts, keep_rated
