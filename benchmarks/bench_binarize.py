@@ -1,53 +1,57 @@
-"""Benchmark: binarize + filter synthetic raw-UltraFeedback rows, notus vs a plain `datasets.map`
-implementation of the Notus recipe, in one process.
+"""Benchmark: curation of synthetic raw-UltraFeedback rows by notus vs a plain `datasets.map`
+implementation of the Notus recipe, and `notus data binarize` of a 1,000,000-row file, in one run.
 
-    PYTHONPATH=src python benchmarks/bench_binarize.py [--rows 64000] [--small 6400] [--seed 0]
+    PYTHONPATH=src python benchmarks/bench_binarize.py [--rows 64000] [--large 1000000] [--rounds 5]
 
-Both sides start from the same in-memory Python rows (seeded synthetic data in the raw schema: 4
-completions with 4 aspect ratings, some N/A, rationales, critique and overall_score; ~2 % exact and
-~1 % near-duplicate prompts, ~1 % empty responses).
-- notus: `notus.data.pipeline.curate` = validate/repair, empty/truncated-response filter, exact +
-  MinHash near-duplicate prompts, overall_score bug flags, Notus binarization (random lower, ties
-  dropped), row accounting;
-- baseline: `Dataset.from_list` + `.map` (mean of the aspect ratings, chosen = best, rejected =
-  random strictly lower) + `.filter` of rows without a pair: binarization only, no other filter.
-- notus binarize: `notus.data.binarize.binarize` alone, i.e. the same work as the baseline.
-Times are wall clock and CPU time of this process (CPU time is steadier on a shared machine), the
-best of `--repeat` runs (default 3) for every side. The 64,000-row runs go in rounds, every side
-once per round, so that a slow or fast spell of the machine reaches all sides; each run is printed.
-Peak memory = the largest increase of the process RSS over its level at the start of the phase,
-sampled every 10 ms by a thread (a 2 ms sampler, which takes the GIL 500 times a second, slowed the
-notus path by about 10 %). Scaling: the notus path at `--small` and `--rows` rows, in wall time,
-RSS increase, and the peak of the memory `tracemalloc` traces in an extra untimed run of each size
-(the RSS increase depends on what the allocator kept from earlier runs; the traced peak does not).
+Rows: seeded synthetic data in the raw schema (4 completions with 4 aspect ratings, some N/A,
+rationales, critique and overall_score; ~2 % exact and ~1 % near-duplicate prompts, ~1 % empty
+responses).
+1. `--rows` rows in memory, `--rounds` rounds, both sides once per round (a slow or fast spell of a
+   shared machine reaches both): notus = `notus.data.pipeline.curate` (validate/repair,
+   empty/truncated-response filter, exact + MinHash near-duplicate prompts, overall_score bug flags,
+   Notus binarization, row accounting); baseline = `Dataset.from_list` + `.map` (mean of the aspect
+   ratings, chosen = best, rejected = random strictly lower) + `.filter`: binarization only. Wall
+   and CPU time of this process; peak = largest RSS increase, sampled every 10 ms by a thread.
+2. Equivalence: 20,000 rows curated from a file in 7 parts give the same pairs and ledger as one part.
+3. `notus data binarize FILE.jsonl` (the CLI, streaming the file in parts) on `--rows` and `--large`
+   rows, each in a fresh process: wall time, peak RSS of that process (VmHWM), and the scaling.
+   The files are written once into `--folder` (1M rows: about 4 GB) and reused.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import random
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
 
 ASPECTS = ("instruction_following", "honesty", "truthfulness", "helpfulness")
 
 
-def synthetic_rows(n: int, seed: int) -> list[dict]:
+def iter_synthetic(n: int, seed: int) -> Iterator[dict]:
+    """Seeded synthetic raw-UltraFeedback rows, one at a time (only the prompts are remembered, for
+    the duplicates)."""
     rng = random.Random(seed)
     vocab = [f"w{i}" for i in range(20000)]
-    rows = []
+    prompts: list[str] = []
     for i in range(n):
-        if rows and rng.random() < 0.02:  # exact duplicate prompt
-            instruction = rng.choice(rows)["instruction"]
-        elif rows and rng.random() < 0.01:  # near duplicate: one word changed
-            words = rng.choice(rows)["instruction"].split()
+        if prompts and rng.random() < 0.02:  # exact duplicate prompt
+            instruction = rng.choice(prompts)
+        elif prompts and rng.random() < 0.01:  # near duplicate: one word changed
+            words = rng.choice(prompts).split()
             words[rng.randrange(len(words))] = rng.choice(vocab)
             instruction = " ".join(words)
         else:
             instruction = " ".join(rng.choices(vocab, k=rng.randint(12, 60)))
+        prompts.append(instruction)
         completions = []
         for _ in range(4):
             ratings = {a: ("N/A" if rng.random() < 0.05 else str(rng.randint(1, 5))) for a in ASPECTS}
@@ -69,18 +73,31 @@ def synthetic_rows(n: int, seed: int) -> list[dict]:
                     "fine-grained_score": None,
                 }
             )
-        rows.append(
-            {
-                "source": "synthetic",
-                "instruction": instruction,
-                "models": [c["model"] for c in completions],
-                "completions": completions,
-                "correct_answers": [],
-                "incorrect_answers": [],
-                "id": i,
-            }
-        )
-    return rows
+        yield {
+            "source": "synthetic",
+            "instruction": instruction,
+            "models": [c["model"] for c in completions],
+            "completions": completions,
+            "correct_answers": [],
+            "incorrect_answers": [],
+            "id": i,
+        }
+
+
+def synthetic_rows(n: int, seed: int) -> list[dict]:
+    return list(iter_synthetic(n, seed))
+
+
+def synthetic_file(n: int, seed: int, folder: Path) -> Path:
+    """The rows of `iter_synthetic` as a JSON lines file (written once, then reused)."""
+    path = folder / f"synthetic_uf_{n}_{seed}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w") as fh:
+            for row in iter_synthetic(n, seed):
+                fh.write(json.dumps(row) + "\n")
+        tmp.rename(path)
+    return path
 
 
 class PeakRSS:
@@ -164,16 +181,6 @@ def baseline_path(rows: list[dict]) -> int:
     return len(ds)
 
 
-def binarize_only(rows: list[dict]) -> int:
-    """The same work as the baseline (Notus binarization, no other filter), through notus."""
-    from notus.data.binarize import binarize
-
-    return len(binarize(rows, "notus", seed=42)[0])
-
-
-REPEAT = 3
-
-
 def measure_once(fn, rows):
     """(result, wall seconds, CPU seconds of this process, peak RSS increase) of one run."""
     with PeakRSS() as mem:
@@ -183,33 +190,56 @@ def measure_once(fn, rows):
     return out, seconds, cpu, mem.peak
 
 
-def measure(sides: dict, rows) -> dict:
-    """The best of `REPEAT` runs (by wall time) of each side, run in rounds (every side once per
-    round), so that a slower or faster spell of a shared machine hits every side alike. The first
-    run of a size also pays for growing the process heap; each run is printed."""
-    best: dict = {}
-    for round_ in range(REPEAT):
-        for name, fn in sides.items():
-            run = measure_once(fn, rows)
-            print(
-                f"  round {round_ + 1} {name:<16} wall {run[1]:.2f}s cpu {run[2]:.2f}s peak +{run[3] / 2**20:.1f} MiB",
-                flush=True,
-            )
-            if name not in best or run[1] < best[name][1]:
-                best[name] = run
-    return best
+CLI_RUN = """import sys, time
+from notus.cli.main import main
+start = time.perf_counter()
+code = main(sys.argv[1:])
+seconds = time.perf_counter() - start
+peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"BENCH {code} {seconds:.3f} {peak}")
+"""  # VmHWM, not ru_maxrss: after fork + exec, ru_maxrss still counts the parent's peak (here 1.6 GB)
+
+
+def cli_binarize(path: Path, out: Path) -> tuple[float, int, str]:
+    """`notus data binarize` of a file in a fresh process: (seconds, peak RSS bytes, ledger line)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_RUN, "data", "binarize", str(path), "-o", str(out), "--strategy", "notus"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    bench = [line for line in lines if line.startswith("BENCH ")]
+    if done.returncode or not bench or bench[-1].split()[1] != "0":
+        raise SystemExit(f"notus data binarize {path} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    _, _, seconds, kib = bench[-1].split()
+    ledger = next((line for line in lines if line.startswith("rows in")), "")
+    return float(seconds), int(kib) * 1024, ledger
+
+
+def equivalence(rows: list[dict]) -> bool:
+    """The same pairs, ledger and rejects whether the input is curated as one part or in parts."""
+    from notus.data.pipeline import CurateOptions, curate, curate_file, load
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        whole = curate(load(str(path)), CurateOptions(seed=42))
+        curation, parts = curate_file(str(path), opts=CurateOptions(seed=42), size=len(rows) // 7 + 1)
+        streamed = list(parts)
+        result = curation.finish(len(streamed))
+    return whole.rows == streamed and whole.ledger.as_dict() == result.ledger.as_dict()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=64000)
-    parser.add_argument("--small", type=int, default=6400)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--repeat", type=int, default=REPEAT, help="rounds of runs; the best run of each side is kept"
+        "--large", type=int, default=1_000_000, help="rows of the file curated in one process"
     )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the synthetic files are kept")
     args = parser.parse_args()
-    globals()["REPEAT"] = args.repeat
     mb = 1024 * 1024
     import datasets  # noqa: F401  (both sides' imports happen before any timing)
 
@@ -217,77 +247,50 @@ def main() -> None:
 
     t = time.perf_counter()
     rows = synthetic_rows(args.rows, args.seed)
-    print(f"generated {len(rows)} synthetic raw-schema rows in {time.perf_counter() - t:.1f}s")
-    small = rows[: args.small]
+    print(f"generated {len(rows)} synthetic raw-schema rows in {time.perf_counter() - t:.1f}s", flush=True)
 
-    def line(name: str, n: int, wall: float, cpu: float, mem: int, what: str) -> None:
+    print(f"\n1. {len(rows)} rows in memory, {args.rounds} rounds (notus curate = validation, filters, exact + "
+          "near dedup, bug flags, binarization, ledger; datasets.map = binarization only)")  # fmt: skip
+    ratios = []
+    for round_ in range(args.rounds):
+        (pairs, summary), w_notus, c_notus, m_notus = measure_once(notus_path, rows)
+        base_pairs, w_base, c_base, m_base = measure_once(baseline_path, rows)
+        ratios.append(w_base / w_notus)
         print(
-            f"{name:<16} {n:>6} rows: wall {wall:7.2f}s  cpu {cpu:7.2f}s  peak +{mem / mb:7.1f} MiB  {what}"
+            f"  round {round_ + 1}: notus curate wall {w_notus:.2f}s cpu {c_notus:.2f}s peak +{m_notus / mb:.0f} MiB"
+            f" | datasets.map wall {w_base:.2f}s cpu {c_base:.2f}s peak +{m_base / mb:.0f} MiB"
+            f" | ratio wall {w_base / w_notus:.1f}x cpu {c_base / c_notus:.1f}x",
+            flush=True,
         )
-
-    (pairs_s, summary_s), w_small, c_small, m_small = measure({"notus curate": notus_path}, small)[
-        "notus curate"
-    ]
-    best = measure(
-        {
-            "notus curate": notus_path,
-            "no near-dup": lambda r: notus_path(r, near_dup=None),
-            "notus binarize": binarize_only,
-            "datasets.map": baseline_path,
-        },
-        rows,
-    )
-    (pairs, summary), w_notus, c_notus, m_notus = best["notus curate"]
-    (pairs_x, _), w_x, c_x, m_x = best["no near-dup"]
-    only, w_only, c_only, m_only = best["notus binarize"]
-    base_pairs, w_base, c_base, m_base = best["datasets.map"]
-    line("notus curate", len(small), w_small, c_small, m_small, f"{pairs_s} pairs [{summary_s}]")
-    line("notus curate", len(rows), w_notus, c_notus, m_notus, f"{pairs} pairs [{summary}]")
-    line("  no near-dup", len(rows), w_x, c_x, m_x, f"{pairs_x} pairs (MinHash pass off: --near-dup 0)")
-    line(
-        "notus binarize",
-        len(rows),
-        w_only,
-        c_only,
-        m_only,
-        f"{only} pairs (binarization only, like the baseline)",
-    )
-    line(
-        "datasets.map", len(rows), w_base, c_base, m_base, f"{base_pairs} pairs (baseline: binarization only)"
+    print(f"  notus: {pairs} pairs [{summary}]; datasets.map: {base_pairs} pairs")
+    print(
+        f"  ratio per round: {', '.join(f'{r:.1f}x' for r in ratios)}; min {min(ratios):.1f}x (target >= 10x)"
     )
 
-    factor = len(rows) / len(small)
-    print()
-    print(
-        f"speed-up, notus curate (binarize + all filters) vs datasets.map: wall {w_base / w_notus:.1f}x, cpu {c_base / c_notus:.1f}x"
-    )
-    print(
-        f"speed-up, notus binarize (same work) vs datasets.map:           wall {w_base / w_only:.1f}x, cpu {c_base / c_only:.1f}x"
-    )
-    print("target >= 10x")
-    print(f"peak memory, notus curate / datasets.map: {m_notus / max(m_base, 1):.2f}")
-    print(
-        f"scaling {len(small)} -> {len(rows)} rows (x{factor:g}): wall x{w_notus / w_small:.1f}, cpu x{c_notus / c_small:.1f}, "
-        f"peak RSS increase x{m_notus / max(m_small, 1):.1f} (linear = x{factor:g})"
-    )
-    traced_small, traced = traced_peak(notus_path, small), traced_peak(notus_path, rows)
-    print(
-        f"scaling of the notus path's traced peak memory (tracemalloc: Python objects and numpy arrays, "
-        f"untimed runs): {traced_small / mb:.1f} -> {traced / mb:.1f} MiB, x{traced / max(traced_small, 1):.1f}"
-    )
-
-
-def traced_peak(fn, rows) -> int:
-    """Peak of the memory `tracemalloc` traces while `fn(rows)` runs (deterministic, unlike the RSS:
-    it does not depend on what the allocator kept from earlier runs; it misses memory allocated
-    outside Python, e.g. by Arrow, so it is used for the notus path's scaling only)."""
+    n_eq = min(20000, len(rows))
+    print(f"\n2. equivalence, {n_eq} rows: curated in 7 parts == as one part: {equivalence(rows[:n_eq])}")
+    del rows
     gc.collect()
-    tracemalloc.start()
-    try:
-        fn(rows)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+
+    folder = Path(args.folder)
+    print(f"\n3. `notus data binarize FILE.jsonl` in one process (files in {folder})", flush=True)
+    timings = {}
+    for n in (args.rows, args.large):
+        t = time.perf_counter()
+        path = synthetic_file(n, args.seed, folder)
+        print(
+            f"  {path.name}: {path.stat().st_size / 2**30:.2f} GiB ({time.perf_counter() - t:.0f}s to write or find)"
+        )
+        with tempfile.TemporaryDirectory(dir=folder) as out:
+            seconds, rss, ledger = cli_binarize(path, Path(out) / "pairs.jsonl")
+        timings[n] = seconds
+        print(
+            f"  {n:>8} rows: {seconds:7.1f}s, {n / seconds:,.0f} rows/s, peak RSS {rss / 2**30:.2f} GiB [{ledger}]",
+            flush=True,
+        )
+    small, large = args.rows, args.large
+    print(f"  scaling {small} -> {large} rows (x{large / small:.1f}): time x{timings[large] / timings[small]:.1f} "
+          f"(linear = x{large / small:.1f}); peak RSS target <= 3 GiB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -141,18 +141,30 @@ def test_curate_recipe_problems_reported_together(capsys):
     assert "unknown binarization strategy 'best'" in err and "test_size 2.0: must be" in err
 
 
-def test_benchmark_script_runs_small():
+def test_benchmark_script_runs_small(tmp_path):
     """Smoke test only (speed is measured by running the benchmark, not by tests)."""
     script = Path(__file__).parents[2] / "benchmarks" / "bench_binarize.py"
     proc = subprocess.run(
-        [sys.executable, str(script), "--rows", "400", "--small", "100"],
+        [
+            sys.executable,
+            str(script),
+            "--rows",
+            "400",
+            "--large",
+            "1200",
+            "--rounds",
+            "1",
+            "--folder",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "speed-up, notus binarize (same work) vs datasets.map" in proc.stdout
-    assert "rows in 400 = rows out" in proc.stdout
+    assert "ratio per round:" in proc.stdout and "curated in 7 parts == as one part: True" in proc.stdout
+    assert "rows in 400 = rows out" in proc.stdout and "rows in 1200 = rows out" in proc.stdout
+    assert "scaling 400 -> 1200 rows" in proc.stdout
 
 
 def test_hub_id_offline_is_a_clear_error():
@@ -163,3 +175,33 @@ def test_hub_id_offline_is_a_clear_error():
                           capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "someorg/not-a-dataset: could not load from the Hugging Face Hub" in proc.stderr
+
+
+def test_curate_in_parts_gives_what_one_part_gives(tmp_path):
+    """The hand fixture read 2 rows at a time, with a repaired row, a quarantined row and an exact
+    duplicate added, gives the pairs, ledger and rejects of reading it whole."""
+    from notus.data.pipeline import CurateOptions, curate, curate_file, load
+
+    rows = [json.loads(line) for line in (FIXTURES / "raw_hand.jsonl").read_text().splitlines()]
+    rows.append({**rows[0]})  # exact duplicate prompt, in a later part
+    bad = json.loads(json.dumps(rows[1]))
+    bad["instruction"] = "Row 8: a rating of 7"
+    bad["completions"][0]["annotations"]["honesty"]["Rating"] = "7"
+    fixed = json.loads(json.dumps(rows[2]))
+    fixed["instruction"] = "Row 9: a rating written as a number"
+    fixed["completions"][1]["annotations"]["honesty"]["Rating"] = 4
+    path = tmp_path / "raw.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*rows, bad, fixed]))
+    whole = curate(load(str(path)), CurateOptions(strategy="zephyr", seed=3))
+    curation, parts = curate_file(str(path), opts=CurateOptions(strategy="zephyr", seed=3), size=2)
+    streamed = list(parts)
+    result = curation.finish(len(streamed))
+    assert streamed == whole.rows and result.ledger.as_dict() == whole.ledger.as_dict()
+    assert [(r["line"], r["field"]) for r in result.rejects] == [
+        (8, "completions[0].annotations.honesty.Rating")
+    ]
+    ledger = result.ledger.as_dict()
+    assert (
+        ledger["rows_in"] == 9 and ledger["quarantined"] == 1 and ledger["filtered"]["duplicate prompt"] == 1
+    )
+    assert ledger["repairs"] == {"rating written as number/padded text -> '1'..'5'": 1}

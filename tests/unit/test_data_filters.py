@@ -45,6 +45,23 @@ def test_exact_and_near_duplicates():
     assert duplicate_prompts(prompts, near=None)[0] == [True, False, True, True, True, False]
 
 
+def test_duplicates_across_parts_are_found():
+    """Input read in parts: a prompt duplicating one of an earlier part is dropped, numbered from the
+    first prompt ever added (expectations by hand, as in the test above)."""
+    from notus.data.dedup import DuplicateIndex
+
+    base = "Explain how photosynthesis turns sunlight water and carbon dioxide into sugar and oxygen in green plants"
+    index = DuplicateIndex(near=0.8)
+    assert index.add([base, "Write a poem about the sea and the wind"]) == ([True, True], {})
+    keep, dup_of = index.add(
+        ["A new question about rivers", base.upper() + "!", base.replace("plants", "trees")]
+    )
+    assert keep == [True, False, False]
+    assert dup_of == {3: (0, "exact"), 4: (0, "near")}
+    keep, dup_of = index.add(["a NEW question, about rivers"])
+    assert keep == [False] and dup_of == {5: (2, "exact")}
+
+
 def test_near_duplicates_at_scale_are_found_and_distinct_prompts_kept():
     import random
 

@@ -217,15 +217,58 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise NotusError(f"{len(found)} invalid option(s): " + "; ".join(found))
 
 
-def _finish(args: argparse.Namespace, result) -> int:
+def _write_streamed(args: argparse.Namespace, curation, rows) -> tuple:
+    """Write the output rows as they come (JSON lines outputs): each split file is written as the
+    parts are curated, so the output never sits in memory. The result, and the rows per split."""
+    from contextlib import ExitStack
+
+    from notus.core.runs import atomic_write, strict_json
+    from notus.data.pipeline import split_of
+
+    paths = _split_paths(args)
+    counts = dict.fromkeys(paths, 0)
+    with ExitStack() as stack:
+        files = {name: stack.enter_context(atomic_write(path)) for name, path in paths.items()}
+        for row in rows:
+            name = split_of(row, args.test_size)
+            counts[name] += 1
+            files[name].write(strict_json(row, f"{paths[name]} row {counts[name]}") + "\n")
+        result = curation.finish(sum(counts.values()))  # before the files are renamed into place
+    return result, counts
+
+
+def _curate_streamed(args: argparse.Namespace, input_path: str, fmt, split, opts, need_rated: bool):
+    """Curate `input_path` part by part (`pipeline.curate_file`). JSON lines outputs are written as
+    they come; any other output (Parquet, a `datasets` folder, --push-to-hub) is collected first."""
+    from notus.data.pipeline import curate_file
+
+    curation, rows = curate_file(input_path, fmt, split, opts)
+    if need_rated and curation.kind != "rated":
+        raise NotusError(
+            f"{input_path} holds {curation.format.name} rows ({curation.kind}), already binarized; "
+            f"use `notus data convert {input_path} -o OUTPUT`"
+        )
+    streamed = all(p.name.lower().endswith(".jsonl") for p in _split_paths(args).values())
+    if streamed and not args.push_to_hub:
+        return _write_streamed(args, curation, rows)
+    collected = list(rows)
+    result = curation.finish(len(collected))
+    result.rows = collected
+    return result, None
+
+
+def _finish(args: argparse.Namespace, result, written_splits: dict | None = None) -> int:
     from notus.core.runs import atomic_path, atomic_write, strict_json, write_jsonl
     from notus.data.pipeline import split_rows
     from notus.data.readers import write_rows
 
     out = Path(args.output)
-    splits = split_rows(result.rows, args.test_size)
+    splits = split_rows(result.rows, args.test_size) if written_splits is None else written_splits
     written = []
-    if out.suffix == "" and len(splits) > 1:
+    if written_splits is not None:
+        paths = _split_paths(args)
+        written += [f"{paths[name]} ({n} rows)" for name, n in written_splits.items()]
+    elif out.suffix == "" and len(splits) > 1:
         from datasets import Dataset, DatasetDict
 
         with atomic_path(out) as tmp:
@@ -244,7 +287,7 @@ def _finish(args: argparse.Namespace, result) -> int:
         "input": str(args.input),
         "options": {k: v for k, v in vars(args).items() if k not in ("func", "input", "output")},
         "ledger": result.ledger.as_dict(),
-        "splits": {name: len(rows) for name, rows in splits.items()},
+        "splits": {name: rows if isinstance(rows, int) else len(rows) for name, rows in splits.items()},
         "contamination_hits": len(result.hits),
     }
     sidecar = _side(out, ".curation.json")
@@ -274,7 +317,7 @@ def _push(splits: dict, repo_id: str) -> None:
 
 def _curate(args: argparse.Namespace) -> int:
     from notus.core.config import load_recipe, recipe_to_dict
-    from notus.data.pipeline import CurateOptions, curate, load
+    from notus.data.pipeline import CurateOptions
     from notus.data.recipe import CurateRecipe
 
     recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
@@ -282,17 +325,16 @@ def _curate(args: argparse.Namespace) -> int:
                              push_to_hub=recipe.push_to_hub, rejects=recipe.rejects, against=recipe.against,
                              recipe=recipe_to_dict(recipe))  # fmt: skip
     _check_curation_files(out)
-    loaded = load(recipe.input, recipe.format, recipe.split)
     opts = CurateOptions(
         strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
         min_margin=recipe.min_margin, seed=recipe.seed, near_dup=recipe.near_dup, dedup=recipe.dedup,
         drop_bad_responses=recipe.drop_bad_responses, score_bug=recipe.score_bug, drop_ties=recipe.drop_ties,
         against=recipe.against, progress=True,
     )  # fmt: skip
-    result = curate(loaded, opts)
+    result, written = _curate_streamed(out, recipe.input, recipe.format, recipe.split, opts, need_rated=False)
     if result.stats is not None:
         print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    return _finish(out, result)
+    return _finish(out, result, written)
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -307,16 +349,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _binarize(args: argparse.Namespace) -> int:
-    from notus.data.pipeline import curate, load
-
     _check_numbers(args)
     _check_curation_files(args)
-    loaded = load(args.input, args.format, args.split)
-    if loaded.kind != "rated":
-        raise NotusError(
-            f"{args.input} holds {loaded.format.name} rows ({loaded.kind}), already binarized; "
-            f"use `notus data convert {args.input} -o OUTPUT`"
-        )
     equal = None if args.allow_equal is None else args.allow_equal == "yes"
     opts = _options(
         args,
@@ -328,9 +362,9 @@ def _binarize(args: argparse.Namespace) -> int:
         seed=args.seed,
         score_bug=args.score_bug,
     )
-    result = curate(loaded, opts)
+    result, written = _curate_streamed(args, args.input, args.format, args.split, opts, need_rated=True)
     print(f"strategy {args.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    return _finish(args, result)
+    return _finish(args, result, written)
 
 
 def _convert(args: argparse.Namespace) -> int:

@@ -21,37 +21,26 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from notus.data.columns import RatedColumns
-from notus.data.scores import score_bug_rows, score_matrix, to_matrix
-from notus.data.strategies import (
-    ASPECTS,
-    Strategy,
-    aspect_ratings,
-    mean_rating,
-    overall_score,
-    parse_strategy,
-    rating,
-)
+from notus.data.filters import score_bug
+from notus.data.readers import Record
+from notus.data.strategies import ASPECTS, Strategy, parse_strategy
 
-__all__ = [
-    "ASPECTS",
-    "SCORERS",
-    "aspect_ratings",
-    "mean_rating",
-    "overall_score",
-    "binarize",
-    "BinarizeStats",
-    "choose",
-]
+__all__ = ["ASPECTS", "SCORERS", "binarize", "BinarizeStats", "pick"]
 
 # The two preset strategies by name (what `notus run` recipes validate against); every strategy,
 # including `aspect:NAME` and `weighted:...`, goes through `notus.data.strategies.parse_strategy`.
-SCORERS = {"notus": mean_rating, "zephyr": overall_score}
+SCORERS = ("notus", "zephyr")
+NO_PAIR = {  # why a row yields no pair, by code
+    1: "fewer than two rated completions",
+    2: "tie for the best score",
+    3: "all completions tied",
+    4: "no completion below the margin {margin:g}",
+}
 
 
 @contextmanager
@@ -84,31 +73,12 @@ class BinarizeStats:
             "top_ties": self.top_ties,
         }
 
-
-def choose(scores: list[float | None], strategy: Strategy, rng: random.Random) -> tuple[int, list[int]] | str:
-    """(chosen index, rejected indices) for one row's scores, or the reason it yields no pair."""
-    rated = [(i, s) for i, s in enumerate(scores) if s is not None]
-    if len(rated) < 2:
-        return "fewer than two rated completions"
-    best = max(s for _, s in rated)
-    top = [i for i, s in rated if s == best]
-    if len(top) > 1 and strategy.top_tie == "drop":
-        return "tie for the best score"
-    chosen = rng.choice(top) if len(top) > 1 and strategy.top_tie == "random" else top[0]
-    if strategy.allow_equal:
-        candidates = [i for i, s in rated if i != chosen and best - s >= strategy.min_margin]
-    else:
-        candidates = [i for i, s in rated if s < best and best - s >= strategy.min_margin]
-    if not candidates:
-        if len(top) == len(rated):
-            return "all completions tied"
-        return f"no completion below the margin {strategy.min_margin:g}"
-    if strategy.rejected == "all":
-        return chosen, candidates
-    if strategy.rejected == "lowest":
-        low = min(scores[i] for i in candidates)  # type: ignore[type-var]
-        return chosen, [next(i for i in candidates if scores[i] == low)]
-    return chosen, [rng.choice(candidates)]
+    def add(self, other: BinarizeStats) -> None:
+        self.rows_in += other.rows_in
+        self.pairs_out += other.pairs_out
+        self.rows_out += other.rows_out
+        self.dropped.update(other.dropped)
+        self.top_ties += other.top_ties
 
 
 @dataclass
@@ -124,25 +94,21 @@ class Picks:
     top_ties: int
 
 
-def _kth(mask: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Column of the k-th (0-based) True value of each row of `mask`."""
-    return np.argmax(np.cumsum(mask, axis=1) == (k + 1)[:, None], axis=1)
-
-
-def _draws(rng: random.Random, sizes: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
-    """`rng.choice` among the top ties and then among the candidates, row after row, exactly as
-    `choose` draws them (a size of 0 means no draw; `randrange(n)` draws what `choice(range(n))`
-    draws, without building the range)."""
-    tops, rejects = [], []
-    for n_top, n_cand in sizes:
-        tops.append(rng.randrange(n_top) if n_top else 0)
-        rejects.append(rng.randrange(n_cand) if n_cand else 0)
-    return tops, rejects
+def _nth_true(mask: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Per row of `mask`: the column of its n-th (0-based) True value."""
+    return np.argmax(np.cumsum(mask, axis=1) == (n + 1)[:, None], axis=1)
 
 
 def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
-    """`choose` for every row of a NaN-padded (rows, completions) score matrix at once: the same
-    pairs, reasons and random draws, computed over the columns with numpy."""
+    """Chosen and rejected completions of every row of a NaN-padded (rows, completions) score matrix.
+
+    Per row: the rated completions (NaN: no score); fewer than two -> no pair. The chosen one has the
+    best score; a tie at the top goes to the first (`top_tie="first"`), a random one ("random") or
+    drops the row ("drop"). Candidates for rejected: every other rated completion whose score is at
+    least `min_margin` below the best, and strictly below it unless `allow_equal`. None -> no pair
+    ("all completions tied" when every rated completion ties at the top). Rejected: a random
+    candidate, the lowest (the first of equals) or all of them. Random draws come from `rng` row
+    after row (first the top tie, then the candidate), so the same seed gives the same pairs."""
     if scores.shape[1] == 0:
         scores = np.full((len(scores), 1), np.nan)
     rows, cols = np.arange(len(scores)), np.arange(scores.shape[1])
@@ -171,13 +137,12 @@ def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
     ok = reason == 0
     draw_top = ((reason == 0) | (reason >= 3)) & (n_top > 1) & (strategy.top_tie == "random")
     draw_cand = ok & (strategy.rejected == "random")
-    need = np.flatnonzero(draw_top | draw_cand)
-    k_top, k_cand = np.zeros(len(scores), dtype=np.int64), np.zeros(len(scores), dtype=np.int64)
-    k_top[need], k_cand[need] = _draws(
-        rng,
-        list(zip(np.where(draw_top, n_top, 0)[need].tolist(), np.where(draw_cand, n_cand, 0)[need].tolist())),
-    )
-    chosen = np.where(draw_top, _kth(top, k_top), chosen)
+    n_top_draw, n_cand_draw = np.where(draw_top, n_top, 0), np.where(draw_cand, n_cand, 0)
+    top_draw, cand_draw = np.zeros(len(scores), dtype=np.int64), np.zeros(len(scores), dtype=np.int64)
+    for i in np.flatnonzero(draw_top | draw_cand).tolist():  # `randrange(n)` draws what `choice` would
+        top_draw[i] = rng.randrange(n_top_draw[i]) if n_top_draw[i] else 0
+        cand_draw[i] = rng.randrange(n_cand_draw[i]) if n_cand_draw[i] else 0
+    chosen = np.where(draw_top, _nth_true(top, top_draw), chosen)
     if strategy.allow_equal:
         cand = in_margin & (cols != chosen[:, None])
     else:
@@ -190,15 +155,15 @@ def pick(scores: np.ndarray, strategy: Strategy, rng: random.Random) -> Picks:
             low = np.where(cand, scores, np.inf).min(axis=1)[:, None]
             rejected = np.argmax(cand & (scores == low), axis=1)[pair_rows]
         else:
-            rejected = _kth(cand, k_cand)[pair_rows]
-    names = {
-        1: "fewer than two rated completions",
-        2: "tie for the best score",
-        3: "all completions tied",
-        4: f"no completion below the margin {strategy.min_margin:g}",
-    }
-    codes, first, counts = np.unique(reason, return_index=True, return_counts=True)
-    dropped = Counter({names[c]: int(n) for _, c, n in sorted(zip(first, codes.tolist(), counts)) if c})
+            rejected = _nth_true(cand, cand_draw)[pair_rows]
+    codes, earliest, counts = np.unique(reason, return_index=True, return_counts=True)
+    dropped = Counter(
+        {
+            NO_PAIR[c].format(margin=strategy.min_margin): int(n)
+            for _, c, n in sorted(zip(earliest, codes.tolist(), counts))
+            if c
+        }
+    )
     return Picks(
         pair_rows,
         chosen[pair_rows],
@@ -215,49 +180,20 @@ def make_pairs(
     scores: np.ndarray,
     spec: Strategy,
     cols: RatedColumns,
-    first: np.ndarray,
-    score_bug: np.ndarray,
-    progress: bool = False,
+    offsets: np.ndarray,
+    flagged: np.ndarray,
 ) -> list[dict[str, Any]]:
     """A TRL conversational preference row (`prompt`, `chosen`, `rejected` message lists) with
-    provenance columns for every pick. `cols` holds every completion, row after row, and the
-    completions of `rows[i]` start at `first[i]` in it: the pairs read the columns, not the
-    completions. `score_bug`: per row, the overall_score bug flag (`scores.score_bug_rows`)."""
-    from tqdm import tqdm
-
-    at = first[picks.row]
-    chosen_at, rejected_at = at + picks.chosen, at + picks.rejected  # in the flat columns
-    chosen, rejected = chosen_at.tolist(), rejected_at.tolist()
+    provenance columns for every pick. The completions of `rows[i]` start at `offsets[i]` in the
+    flat columns `cols`; `flagged`: per row, the overall_score bug flag."""
+    base = offsets[picks.row]
+    chosen_k, rejected_k = base + picks.chosen, base + picks.rejected  # in the flat columns
+    chosen, rejected = chosen_k.tolist(), rejected_k.tolist()
     c_score, r_score = scores[picks.row, picks.chosen], scores[picks.row, picks.rejected]
-    overall = [cols.overall[k] for k in chosen], [cols.overall[k] for k in rejected]
-    if not set(map(type, chain(*overall))) <= {float, type(None)}:  # ints or text: as numbers
-        overall = [rating(x) for x in overall[0]], [rating(x) for x in overall[1]]
-    columns = zip(
-        [rows[i] for i in picks.row.tolist()],
-        [cols.responses[k] for k in chosen],
-        [cols.responses[k] for k in rejected],
-        c_score.tolist(),
-        r_score.tolist(),
-        (c_score - r_score).tolist(),
-        picks.chosen.tolist(),
-        picks.rejected.tolist(),
-        [cols.models[k] for k in chosen],
-        [cols.models[k] for k in rejected],
-        cols.aspect_ratings(chosen_at),
-        cols.aspect_ratings(rejected_at),
-        *overall,
-        score_bug[picks.row].tolist(),
-    )
-    bar = tqdm(
-        columns,
-        total=len(picks.row),
-        desc=f"binarize ({spec.name})",
-        unit="pair",
-        disable=not progress or len(picks.row) < 10000,
-    )
+    overall = cols.overall.tolist()
     name = spec.name
     with no_gc():  # many small dicts, no cycles: the collector would only walk them
-        pairs = [
+        return [
             {
                 "prompt": [{"role": "user", "content": row["instruction"]}]
                 if not row.get("system")
@@ -265,79 +201,60 @@ def make_pairs(
                     {"role": "system", "content": row["system"]},
                     {"role": "user", "content": row["instruction"]},
                 ],
-                "chosen": [{"role": "assistant", "content": c_text}],
-                "rejected": [{"role": "assistant", "content": r_text}],
-                "score_chosen": c_score,
-                "score_rejected": r_score,
+                "chosen": [{"role": "assistant", "content": cols.responses[c]}],
+                "rejected": [{"role": "assistant", "content": cols.responses[r]}],
+                "score_chosen": cs,
+                "score_rejected": rs,
                 "margin": margin,
                 "source": row.get("source", ""),
                 "strategy": name,
-                "chosen_index": c_index,
-                "rejected_index": r_index,
-                "chosen_model": c_model,
-                "rejected_model": r_model,
+                "chosen_index": ci,
+                "rejected_index": ri,
+                "chosen_model": cols.models[c],
+                "rejected_model": cols.models[r],
                 "chosen_ratings": c_ratings,
                 "rejected_ratings": r_ratings,
-                "chosen_overall_score": c_overall,
-                "rejected_overall_score": r_overall,
-                "score_bug": flagged,
+                "chosen_overall_score": None if overall[c] != overall[c] else overall[c],
+                "rejected_overall_score": None if overall[r] != overall[r] else overall[r],
+                "score_bug": bug,
             }
-            for (
-                row,
-                c_text,
-                r_text,
-                c_score,
-                r_score,
-                margin,
-                c_index,
-                r_index,
-                c_model,
-                r_model,
-                c_ratings,
-                r_ratings,
-                c_overall,
-                r_overall,
-                flagged,
-            ) in bar
+            for row, c, r, cs, rs, margin, ci, ri, c_ratings, r_ratings, bug in zip(
+                [rows[i] for i in picks.row.tolist()],
+                chosen,
+                rejected,
+                c_score.tolist(),
+                r_score.tolist(),
+                (c_score - r_score).tolist(),
+                picks.chosen.tolist(),
+                picks.rejected.tolist(),
+                cols.aspect_ratings(chosen_k),
+                cols.aspect_ratings(rejected_k),
+                flagged[picks.row].tolist(),
+            )
         ]
-    return pairs
 
 
 def binarize(
-    rows: list[dict[str, Any]],
-    strategy: str | Strategy,
-    seed: int = 42,
-    keep_index: bool = False,
-    scores: np.ndarray | list[list[float | None]] | None = None,
-    progress: bool = False,
+    rows: list[dict[str, Any]], strategy: str | Strategy, seed: int = 42, keep_index: bool = False
 ) -> tuple[list[dict], BinarizeStats]:
-    """Pairs from rated rows, each flagged with its row's `score_bug` (gap 2.5). With `keep_index`,
-    each pair also gets `row_index` (its input row); `scores` (per row, per completion: a NaN-padded
-    matrix or lists) skips scoring when the caller already has them."""
+    """Pairs from rated rows, each flagged with its row's `score_bug` (gap 2.5). Rows are validated
+    first (`notus.data.validate`): repaired where a rule allows; a row that cannot be repaired makes
+    no pair and is counted under "invalid row". With `keep_index`, each pair also gets `row_index`
+    (its input row)."""
+    from notus.data.validate import validate_rated
+
     spec = parse_strategy(strategy) if isinstance(strategy, str) else strategy
     with no_gc():
-        cols = RatedColumns.of([row["completions"] for row in rows], strict=False)
-        means = None
-        if scores is None:
-            scores = score_matrix(rows, spec, cols)
-            means = scores if spec.score is mean_rating else None
-        elif not isinstance(scores, np.ndarray):
-            scores = to_matrix(
-                [s for row in scores for s in row], np.array([len(row) for row in scores], dtype=np.int64)
-            )
+        kept, rejects, _, cols = validate_rated([Record(row, "<rows>", i) for i, row in enumerate(rows)])
+        valid = [rec.row for rec in kept]
+        scores = cols.matrix(spec.score(cols))
         picks = pick(scores, spec, random.Random(seed))
-        bug = score_bug_rows(rows, cols, means)
-        pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts(), bug, progress)
+        flagged = cols.matrix(score_bug(cols)) == 1  # NaN padding is not a flag
+        pairs = make_pairs(valid, picks, scores, spec, cols, cols.starts(), flagged.any(axis=1))
     stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
+    if rejects:
+        stats.dropped["invalid row (see notus data validate)"] += len(rejects)
     if keep_index:
         for pair, index in zip(pairs, picks.row.tolist()):
-            pair["row_index"] = index
+            pair["row_index"] = kept[index].line
     return pairs, stats
-
-
-def score_table(rows: list[dict[str, Any]]) -> dict[str, list[list[float | None]]]:
-    """Per row, per completion: the notus mean and the zephyr overall score (for reports)."""
-    return {
-        "notus": [[mean_rating(c) for c in row["completions"]] for row in rows],
-        "zephyr": [[overall_score(c) for c in row["completions"]] for row in rows],
-    }

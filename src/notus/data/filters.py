@@ -1,6 +1,6 @@
 """Checks and filters: the overall_score bug, empty/truncated responses, exact and near duplicates.
 
-    flags = score_bug_completions(completion_list)           # indices whose critique contradicts
+    flags = score_bug(cols)                                  # per completion: the critique contradicts
     keep, dup_of = duplicate_prompts(prompts, near=0.8)      # exact + MinHash near-duplicates
     notus data binarize INPUT -o OUT [--near-dup 0.8 --score-bug drop --keep-bad-responses]
 
@@ -11,27 +11,21 @@ Rules (docs/data.md):
 - empty response: no non-space text. Truncated response: an unclosed ``` code fence, or text ending
   in `,`, `:`, `(`, `[`, `{` or `-`. Such completions are removed before binarization.
 - duplicates: prompts are normalised (lower case, punctuation removed, spaces collapsed); the first
-  occurrence is kept. Near duplicates: word 3-gram Jaccard >= `near`, found with MinHash (32 hashes,
-  8 bands of 4) and confirmed with the exact Jaccard of the 3-gram sets (`notus.data.dedup`).
+  occurrence is kept. Near duplicates: word 3-gram Jaccard >= `near` (`notus.data.dedup`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from notus.data.dedup import WORD, duplicate_prompts
-from notus.data.strategies import mean_rating, overall_score
+import numpy as np
 
-__all__ = ["duplicate_prompts", "normalize", "contradicts", "response_problem", "score_bug"]
+from notus.data.columns import RatedColumns
+from notus.data.dedup import WORD, duplicate_prompts
+from notus.data.strategies import mean_rating
+
+__all__ = ["duplicate_prompts", "normalize", "response_problem", "score_bug", "score_bug_completions"]
 TRUNCATION_ENDINGS = tuple(",:([{-")
-# every character `str.isspace` accepts (what `str.rstrip()` strips; a unit test checks the list)
-WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-# a response whose last character (`text[-1:]`) is one of these, or that holds a backtick, may be
-# empty or truncated; any other is neither (a cheap test before `response_problem`)
-SUSPECT_LAST = frozenset(["", *TRUNCATION_ENDINGS, *WHITESPACE])
 
 
 def normalize(text: str) -> str:
@@ -39,17 +33,15 @@ def normalize(text: str) -> str:
     return " ".join(WORD.findall(text.lower()))
 
 
-def contradicts(overall: float | None, mean: float | None, gap: float = 2.5) -> bool:
-    """The bug signature: the critique score (1-10) and the aspect mean (1-5) disagree by >= gap."""
-    return overall is not None and mean is not None and abs(overall / 2 - mean) >= gap
-
-
-def score_bug(completion: dict[str, Any], gap: float = 2.5) -> bool:
-    return contradicts(overall_score(completion), mean_rating(completion), gap)
+def score_bug(cols: RatedColumns, gap: float = 2.5) -> np.ndarray:
+    """Per completion: the critique score (1-10) and the aspect mean (1-5) disagree by >= gap."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(cols.overall / 2 - mean_rating(cols.ratings)) >= gap
 
 
 def score_bug_completions(completions: list[dict[str, Any]], gap: float = 2.5) -> list[int]:
-    return [i for i, c in enumerate(completions) if score_bug(c, gap)]
+    """The indices of one validated row's completions that carry the bug signature."""
+    return np.flatnonzero(score_bug(RatedColumns.read([{"completions": completions}]), gap)).tolist()
 
 
 def response_problem(text: str) -> str | None:

@@ -4,6 +4,8 @@
     loaded = Loaded.from_rows(rows)                                             # in-memory rows
     result = curate(loaded, CurateOptions(strategy="zephyr", against=["../shared/data/benchmarks"]))
     print(result.ledger.summary())                                             # every row accounted for
+    curation, rows = curate_file("big.jsonl", opts=CurateOptions())            # streamed, part by part
+    write_jsonl("pairs.jsonl", rows); result = curation.finish(n_written)
 
 Order for rated rows: validate (repair/quarantine) -> drop empty/truncated completions -> empty
 prompt -> exact/near-duplicate prompts -> overall_score bug (flag or drop) -> decontamination ->
@@ -16,22 +18,26 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
 
 from notus.core.errors import DataError
+from notus.data import readers
 from notus.data.binarize import BinarizeStats, make_pairs, no_gc, pick
 from notus.data.columns import RatedColumns
 from notus.data.decontaminate import BenchmarkIndex
-from notus.data.filters import duplicate_prompts, normalize, response_problem
+from notus.data.dedup import DuplicateIndex
+from notus.data.filters import normalize, response_problem, score_bug
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
-from notus.data.scores import score_bug_rows, score_matrix
 from notus.data.strategies import parse_strategy
 from notus.data.validate import Ledger, validate_pairs, validate_rated
+
+PART_ROWS = 16384  # rows curated together: memory holds one part (and the duplicate index), not the input
 
 
 @dataclass
@@ -56,6 +62,26 @@ class Loaded:
             chosen = FORMATS.get(fmt) if fmt else detect_format(records)
             canonical, bad = chosen.to_canonical(records)
         return cls(chosen, canonical, bad, len(records))
+
+
+def read_parts(
+    path: str, fmt: str | None = None, split: str | None = None, size: int = PART_ROWS
+) -> Iterator[Loaded]:
+    """`load` a part at a time (`readers.read_parts`); the format is detected on the first part."""
+    chosen = FORMATS.get(fmt) if fmt else None
+    empty = True
+    for records, rejects in readers.read_parts(path, split, size):
+        if not records and not rejects:
+            continue
+        empty = False
+        if records and chosen is None:
+            chosen = detect_format(records)
+        canonical, bad = chosen.to_canonical(records) if records else ([], [])
+        yield Loaded(
+            chosen or FORMATS.get("ultrafeedback"), canonical, rejects + bad, len(records) + len(rejects)
+        )
+    if empty:
+        raise DataError(f"{path}: no rows (the file is empty)")
 
 
 def load(path: str, fmt: str | None = None, split: str | None = None) -> Loaded:
@@ -120,86 +146,177 @@ def _kept(keep: list[bool], *columns: list) -> tuple[list, ...]:
     return tuple(list(compress(column, keep)) for column in columns)
 
 
-def _contamination(
-    records: list[Record], opts: CurateOptions, ledger: Ledger, result: CurateResult
-) -> list[bool]:
-    """Keep mask: the rows whose prompt matches no benchmark item (hits counted per benchmark)."""
-    if not opts.against and opts.index is None:
-        return [True] * len(records)
-    index = opts.index or BenchmarkIndex.from_paths(opts.against)
-    hits = index.match([_prompt_text(r.row) for r in records], progress=opts.progress)
-    for h in hits:
-        h["file"], h["line"] = records[h["row"]].file, records[h["row"]].line
-    result.hits = hits
-    bad = {h["row"]: h["hits"][0]["benchmark"] for h in hits}
-    for bench in sorted(set(bad.values())):
-        ledger.filter(f"contaminated ({bench})", sum(1 for b in bad.values() if b == bench))
-    return [i not in bad for i in range(len(records))]
+class Curation:
+    """The curation of one input, part after part (`add`), then `finish`: what is carried from part
+    to part (ids seen, duplicate index, random draws, counts) makes the result the same as one part
+    (the order of the steps: the module docstring)."""
 
+    def __init__(self, kind: str, opts: CurateOptions, keep_rated: bool = True):
+        self.kind, self.opts, self.keep_rated = kind, opts, keep_rated
+        self.format: Format | None = None  # the input's format, when read from a file
+        self.ledger = Ledger()
+        self.result = CurateResult(kind, [], self.ledger, [])
+        self.spec = parse_strategy(
+            opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin
+        )
+        self.rng = random.Random(opts.seed)
+        self.seen_ids: dict[Any, tuple[str, int]] = {}
+        self.duplicates = DuplicateIndex(opts.near_dup)
+        self.seen_rows: set[str] = set()  # pair rows: normalised prompt + responses
+        self.stats = BinarizeStats()
+        self.index = opts.index or (BenchmarkIndex.from_paths(opts.against) if opts.against else None)
+        self.rows_read = 0
+        self.checked = 0  # rows checked for contamination so far
+        self.records_in = 0
 
-def _duplicates(prompts: list[str], opts: CurateOptions, ledger: Ledger) -> list[bool]:
-    """Keep mask: the first of each group of exact or near-duplicate prompts."""
-    if not opts.dedup:
-        return [True] * len(prompts)
-    keep, dup_of = duplicate_prompts(prompts, near=opts.near_dup)
-    ledger.filter("duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "exact"))
-    ledger.filter("near-duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "near"))
-    return keep
+    def add(self, part: Loaded) -> list[dict[str, Any]]:
+        """The output rows of one part (pairs for rated input)."""
+        self.ledger.rows_in += len(part.records) + len(part.rejects)
+        self.ledger.quarantined += len(part.rejects)
+        self.result.rejects += part.rejects
+        self.rows_read += part.rows_read
+        self.records_in += len(part.records)
+        with no_gc():
+            if self.kind != "rated":
+                return self._pairs(part.records)
+            return [pair for lo in range(0, len(part.records), PART_ROWS)
+                    for pair in self._rated(part.records[lo : lo + PART_ROWS])]  # fmt: skip
+
+    def finish(self, rows_out: int) -> CurateResult:
+        """The result, once every part is added: the ledger balances against `rows_out` or it raises."""
+        ledger, result = self.ledger, self.result
+        if self.kind == "rated":
+            for reason, n in self.stats.dropped.items():
+                ledger.filter(reason, n)
+            result.stats, result.ties = self.stats, self.stats.top_ties
+            rows_out = self.stats.rows_out
+        ledger.check(rows_out)
+        if self.rows_read != ledger.rows_in:
+            ledger.notes.append(f"{self.rows_read} input rows were grouped into {self.records_in} prompts")
+        if result.completions_removed:
+            ledger.notes.append(
+                "completions removed before binarizing: "
+                + ", ".join(f"{k}: {v}" for k, v in result.completions_removed.items())
+            )
+        if result.ties:
+            what = (
+                "rows with a tie for the best score"
+                if self.kind == "rated"
+                else "ties (score_chosen == score_rejected)"
+            )
+            kept = " (kept)" if self.kind == "pairs" and not self.opts.drop_ties else ""
+            ledger.notes.append(f"{what}: {result.ties}{kept}")
+        return result
+
+    def _contamination(self, records: list[Record]) -> list[bool]:
+        """Keep mask: the rows whose prompt matches no benchmark item (hits counted per benchmark)."""
+        if self.index is None:
+            return [True] * len(records)
+        hits = self.index.match([_prompt_text(r.row) for r in records], progress=self.opts.progress)
+        bad = {h["row"]: h["hits"][0]["benchmark"] for h in hits}
+        for h in hits:  # `row`: among all rows checked, in every part
+            h["file"], h["line"], h["row"] = (
+                records[h["row"]].file,
+                records[h["row"]].line,
+                h["row"] + self.checked,
+            )
+        self.result.hits += hits
+        self.checked += len(records)
+        for bench in sorted(set(bad.values())):
+            self.ledger.filter(f"contaminated ({bench})", sum(1 for b in bad.values() if b == bench))
+        return [i not in bad for i in range(len(records))]
+
+    def _duplicates(self, prompts: list[str]) -> list[bool]:
+        """Keep mask: the first of each group of exact or near-duplicate prompts."""
+        if not self.opts.dedup:
+            return [True] * len(prompts)
+        keep, dup_of = self.duplicates.add(prompts)
+        self.ledger.filter("duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "exact"))
+        self.ledger.filter("near-duplicate prompt", sum(1 for _, kind in dup_of.values() if kind == "near"))
+        return keep
+
+    def _rated(self, records: list[Record]) -> list[dict[str, Any]]:
+        opts, ledger, result = self.opts, self.ledger, self.result
+        records, rejects, repairs, cols = validate_rated(records, self.seen_ids)
+        result.rejects += rejects
+        ledger.quarantined += len(rejects)
+        ledger.repairs.update(repairs)
+        if opts.drop_bad_responses:
+            cols = _drop_bad_responses(records, cols, result)
+        rows = [r.row for r in records]
+        bug = (cols.matrix(score_bug(cols, opts.score_gap)) == 1).any(axis=1)
+        scores = cols.matrix(self.spec.score(cols))
+        index = list(range(len(records)))  # each kept record's row in the columns
+        prompts = [row["instruction"] for row in rows]
+        nonempty = [p != "" and not p.isspace() for p in prompts]  # what is left after strip()
+        records, rows, index, prompts = _kept(
+            _count(ledger, "empty prompt", nonempty), records, rows, index, prompts
+        )
+        records, rows, index = _kept(self._duplicates(prompts), records, rows, index)
+        if opts.score_bug == "drop":
+            clean = [not f for f in bug[index].tolist()]
+            reason = "overall_score contradicts aspect ratings"
+            records, rows, index = _kept(_count(ledger, reason, clean), records, rows, index)
+        records, rows, index = _kept(self._contamination(records), records, rows, index)
+        scores = scores[index]
+        picks = pick(scores, self.spec, self.rng)
+        self.stats.add(
+            BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
+        )
+        if self.keep_rated:
+            result.rated += rows
+        return make_pairs(rows, picks, scores, self.spec, cols, cols.starts()[index], bug[index])
+
+    def _pairs(self, records: list[Record]) -> list[dict[str, Any]]:
+        opts, ledger, result = self.opts, self.ledger, self.result
+        keys = _response_keys(self.kind)
+        records, rejects = validate_pairs(records, keys)
+        result.rejects += rejects
+        ledger.quarantined += len(rejects)
+
+        def text(msgs: list[dict[str, str]]) -> str:
+            return "".join(m["content"] for m in msgs if m["role"] == "assistant")
+
+        if self.kind == "pairs":  # ties are counted on the input rows, before any filter
+            ties = [
+                r.row.get("score_chosen") is not None
+                and r.row.get("score_chosen") == r.row.get("score_rejected")
+                for r in records
+            ]
+            result.ties += sum(ties)
+            if opts.drop_ties:
+                reason = "tie (score_chosen == score_rejected)"
+                (records,) = _kept(_count(ledger, reason, [not t for t in ties]), records)
+        nonempty = [all(text(r.row[k]).strip() for k in keys) for r in records]
+        (records,) = _kept(_count(ledger, "empty response", nonempty), records)
+        if self.kind == "pairs":
+            differ = [text(r.row["chosen"]) != text(r.row["rejected"]) for r in records]
+            (records,) = _kept(_count(ledger, "chosen equals rejected", differ), records)
+        if opts.dedup:
+            keep = []
+            for r in records:
+                key = normalize(_prompt_text(r.row) + "\x00" + "\x00".join(text(r.row[k]) for k in keys))
+                keep.append(key not in self.seen_rows)
+                self.seen_rows.add(key)
+            (records,) = _kept(_count(ledger, "duplicate row", keep), records)
+        (records,) = _kept(self._contamination(records), records)
+        return [r.row for r in records]
 
 
 def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: CurateResult) -> RatedColumns:
-    """Remove empty/truncated completions: a cheap test over the response column finds the few that
-    may be one (`RatedColumns.suspects`), then the exact rule (`filters.response_problem`) decides."""
-    problems = {k: p for k in cols.suspects() if (p := response_problem(cols.responses[k]))}
-    if not problems:
+    """Remove empty/truncated completions (`filters.response_problem`); a row that loses one is a
+    copy (the input stays as it is)."""
+    found = [response_problem(t) for t in cols.responses]
+    dead = np.array([p is not None for p in found], dtype=bool)
+    if not dead.any():
         return cols
-    dead = np.zeros(len(cols.responses), dtype=bool)
-    dead[list(problems)] = True
-    first = cols.starts()
+    result.completions_removed.update(p for p in found if p)
+    offsets = cols.starts()
     for i in np.unique(cols.owners()[dead]).tolist():
-        row, lo = records[i].row, int(first[i])
-        result.completions_removed.update(
-            problems[k] for k in range(lo, lo + len(row["completions"])) if k in problems
-        )
-        kept = [c for k, c in enumerate(row["completions"], lo) if k not in problems]
-        records[i] = Record({**row, "completions": kept}, records[i].file, records[i].line)  # the input stays
+        row, lo = records[i].row, int(offsets[i])
+        kept = [c for k, c in enumerate(row["completions"], lo) if not dead[k]]
+        records[i] = Record({**row, "completions": kept}, records[i].file, records[i].line)
     return cols.drop(dead)
-
-
-def _curate_rated(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    records, rejects, repairs, cols = validate_rated(loaded.records, progress=opts.progress)
-    result.rejects += rejects
-    ledger.quarantined += len(rejects)
-    ledger.repairs.update(repairs)
-    if opts.drop_bad_responses:
-        cols = _drop_bad_responses(records, cols, result)
-    spec = parse_strategy(opts.strategy, opts.rejected, opts.top_tie, opts.allow_equal, opts.min_margin)
-    rows = [r.row for r in records]
-    means = cols.mean_matrix()  # the notus score of every completion: the strategy's and the bug check's
-    bug = score_bug_rows(rows, cols, means, opts.score_gap)
-    scores = means if opts.strategy == "notus" else score_matrix(rows, spec, cols)
-    at = list(range(len(records)))  # each kept record's row in the columns
-    prompts = [row["instruction"] for row in rows]
-    nonempty = [p != "" and not p.isspace() for p in prompts]  # what is left after strip()
-    records, rows, at, prompts = _kept(_count(ledger, "empty prompt", nonempty), records, rows, at, prompts)
-    records, rows, at = _kept(_duplicates(prompts, opts, ledger), records, rows, at)
-    if opts.score_bug == "drop":
-        flagged = bug[at].tolist()
-        records, rows, at = _kept(
-            _count(ledger, "overall_score contradicts aspect ratings", [not f for f in flagged]),
-            records,
-            rows,
-            at,
-        )
-    records, rows, at = _kept(_contamination(records, opts, ledger, result), records, rows, at)
-    scores = scores[at]
-    picks = pick(scores, spec, random.Random(opts.seed))
-    stats = BinarizeStats(len(rows), len(picks.row), picks.rows_out, picks.dropped, picks.top_ties)
-    for reason, n in stats.dropped.items():
-        ledger.filter(reason, n)
-    pairs = make_pairs(rows, picks, scores, spec, cols, cols.starts()[at], bug[at], opts.progress)
-    result.rows, result.rated, result.stats, result.ties = pairs, rows, stats, stats.top_ties
-    ledger.check(stats.rows_out)
 
 
 def _response_keys(kind: str) -> tuple[str, ...]:
@@ -216,79 +333,47 @@ def validated(loaded: Loaded) -> tuple[list[Record], list[dict[str, Any]]]:
     return records, loaded.rejects + rejects
 
 
-def _curate_pairs(loaded: Loaded, opts: CurateOptions, ledger: Ledger, result: CurateResult) -> None:
-    keys = _response_keys(loaded.kind)
-    records, rejects = validate_pairs(loaded.records, keys)
-    result.rejects += rejects
-    ledger.quarantined += len(rejects)
-
-    def text(msgs: list[dict[str, str]]) -> str:
-        return "".join(m["content"] for m in msgs if m["role"] == "assistant")
-
-    if loaded.kind == "pairs":  # ties are counted on the input rows, before any filter
-        ties = [
-            r.row.get("score_chosen") is not None and r.row.get("score_chosen") == r.row.get("score_rejected")
-            for r in records
-        ]
-        result.ties = sum(ties)
-        if opts.drop_ties:
-            (records,) = _kept(
-                _count(ledger, "tie (score_chosen == score_rejected)", [not t for t in ties]), records
-            )
-    nonempty = [all(text(r.row[k]).strip() for k in keys) for r in records]
-    (records,) = _kept(_count(ledger, "empty response", nonempty), records)
-    if loaded.kind == "pairs":
-        differ = [text(r.row["chosen"]) != text(r.row["rejected"]) for r in records]
-        (records,) = _kept(_count(ledger, "chosen equals rejected", differ), records)
-    if opts.dedup:
-        seen: set[str] = set()
-        keep = []
-        for r in records:
-            key = normalize(_prompt_text(r.row) + "\x00" + "\x00".join(text(r.row[k]) for k in keys))
-            keep.append(key not in seen)
-            seen.add(key)
-        (records,) = _kept(_count(ledger, "duplicate row", keep), records)
-    (records,) = _kept(_contamination(records, opts, ledger, result), records)
-    result.rows = [r.row for r in records]
-    ledger.check(len(result.rows))
-
-
 def curate(loaded: Loaded, opts: CurateOptions | None = None) -> CurateResult:
     """Validate, filter, decontaminate and (for rated rows) binarize; the ledger balances or it raises."""
-    opts = opts or CurateOptions()
-    ledger = Ledger(rows_in=len(loaded.records) + len(loaded.rejects))
-    ledger.quarantined = len(loaded.rejects)
-    if loaded.rows_read != ledger.rows_in:
-        ledger.notes.append(f"{loaded.rows_read} input rows were grouped into {len(loaded.records)} prompts")
-    result = CurateResult(loaded.kind, [], ledger, list(loaded.rejects))
-    with no_gc():
-        if loaded.kind == "rated":
-            _curate_rated(loaded, opts, ledger, result)
-        else:
-            _curate_pairs(loaded, opts, ledger, result)
-    if result.completions_removed:
-        ledger.notes.append(
-            "completions removed before binarizing: "
-            + ", ".join(f"{k}: {v}" for k, v in result.completions_removed.items())
-        )
-    if result.ties:
-        what = (
-            "rows with a tie for the best score"
-            if loaded.kind == "rated"
-            else "ties (score_chosen == score_rejected)"
-        )
-        ledger.notes.append(
-            f"{what}: {result.ties}" + (" (kept)" if loaded.kind == "pairs" and not opts.drop_ties else "")
-        )
+    curation = Curation(loaded.kind, opts or CurateOptions())
+    rows = curation.add(loaded)
+    result = curation.finish(len(rows))
+    result.rows = rows
     return result
 
 
+def curate_file(
+    path: str, fmt: str | None = None, split: str | None = None, opts: CurateOptions | None = None,
+    keep_rated: bool = False, size: int = PART_ROWS,
+) -> tuple[Curation, Iterator[dict[str, Any]]]:  # fmt: skip
+    """`curate` for an input read in parts of `PART_ROWS` rows (JSON lines and Parquet; other inputs
+    are one part): the output rows come from the iterator as each part is curated, so memory holds
+    one part and the duplicate index, not the input. `Curation.finish` once the iterator is spent."""
+    parts = read_parts(path, fmt, split, size)
+    head = next(parts)
+    curation = Curation(head.kind, opts or CurateOptions(), keep_rated)
+    curation.format = head.format
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for part in chain([head], parts):
+            yield from curation.add(part)
+
+    return curation, rows()
+
+
+def split_of(row: dict[str, Any], test_size: float) -> str:
+    """ "train" or "test", by a hash of the prompt: the same prompt always lands in the same split."""
+    if test_size <= 0:
+        return "train"
+    digest = hashlib.sha1(_prompt_text(row).encode("utf-8")).digest()
+    return "test" if int.from_bytes(digest[:4], "big") / 2**32 < test_size else "train"
+
+
 def split_rows(rows: list[dict[str, Any]], test_size: float) -> dict[str, list[dict[str, Any]]]:
-    """Deterministic split by a hash of the prompt: the same prompt always lands in the same split."""
+    """Deterministic split by a hash of the prompt (`split_of`)."""
     if test_size <= 0:
         return {"train": rows}
     out: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
     for row in rows:
-        digest = hashlib.sha1(_prompt_text(row).encode("utf-8")).digest()
-        out["test" if int.from_bytes(digest[:4], "big") / 2**32 < test_size else "train"].append(row)
+        out[split_of(row, test_size)].append(row)
     return out

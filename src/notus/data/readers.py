@@ -35,6 +35,7 @@ import json
 import re
 import sys
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -89,9 +90,11 @@ def read_rows(path: str | Path, split: str | None = None, config: str | None = N
     naming its file:line (and how many more there are)."""
     records, rejects = read_records(path, split, config)
     if rejects:
-        first, more = rejects[0], len(rejects) - 1
+        earliest, more = rejects[0], len(rejects) - 1
         also = f" (and {more} more unreadable row(s))" if more else ""
-        raise DataError(f"{first['file']}:{first['line']}: {first['reason']}{also}; fix or remove the row")
+        raise DataError(
+            f"{earliest['file']}:{earliest['line']}: {earliest['reason']}{also}; fix or remove the row"
+        )
     return records
 
 
@@ -115,10 +118,10 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         raise DataError(
             f"{p}: {what}, not JSON lines, JSON, CSV or Parquet; unpack or export it as .jsonl first"
         )
-    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
         return _read_csv(p, _read_bytes(p, compressed))
-    if first == b"[" or name.endswith(".json"):
+    if opening == b"[" or name.endswith(".json"):
         data = _read_bytes(p, compressed)
         try:
             return _read_json(p, data, decoder)
@@ -131,7 +134,7 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         if not compressed:
             raise
         raise _damaged_gzip(p, exc) from None
-    if not records and rejects and first == b"{":  # one object spread over several lines
+    if not records and rejects and opening == b"{":  # one object spread over several lines
         try:
             return _read_json(p, _read_bytes(p, compressed), decoder)
         except (_NotOneDocument, DataError):
@@ -233,14 +236,28 @@ def _read_jsonl(
     p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder
 ) -> tuple[list[Record], list[dict[str, Any]]]:
     records, rejects = [], []
+    for part, bad in _jsonl_parts(p, fh, python_literals, decoder, 2**62):
+        records += part
+        rejects += bad
+    return records, rejects
+
+
+def _jsonl_parts(
+    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int
+) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+    """The rows of a JSON lines file, `size` lines at a time (and the lines that could not be read)."""
+    records, rejects = [], []
     offset = 0  # of the line in the file
     for number, raw in enumerate(fh, start=1):
+        if number > 1 and (number - 1) % size == 0:
+            yield records, rejects
+            records, rejects = [], []
         offset += len(raw)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            at = offset - len(raw) + exc.start
-            reason = f"byte offset {at} is not UTF-8 (invalid UTF-8 text); re-encode the file as UTF-8"
+            where = offset - len(raw) + exc.start
+            reason = f"byte offset {where} is not UTF-8 (invalid UTF-8 text); re-encode the file as UTF-8"
             rejects.append(reject(str(p), number, "<line>", reason, repr(raw[:200])))
             continue
         if number == 1:
@@ -266,7 +283,59 @@ def _read_jsonl(
             rejects.append(reject(str(p), number, "<line>", reason, text))
             continue
         records.append(Record(value, str(p), number))
-    return records, rejects
+    yield records, rejects
+
+
+def read_parts(
+    path: str | Path, split: str | None = None, size: int = 65536
+) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+    """`read_records` a part at a time: JSON lines (also gzipped) `size` lines at a time, Parquet
+    `size` rows at a time; any other input is one part."""
+    p = Path(path)
+    head = b""
+    if p.is_file():
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    name = p.name.lower()
+    if head.startswith(PARQUET_MAGIC):
+        yield from _parquet_parts(p, size)
+        return
+    jsonl = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" and not name.endswith((".json", ".csv"))
+    if not jsonl or head.startswith(GZIP_MAGIC):
+        yield read_records(path, split)
+        return
+    with p.open("rb") as fh:
+        parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), STRICT_JSON, size)
+        head_part = next(parts)
+        if not head_part[0] and head_part[1]:  # perhaps one object spread over several lines
+            yield read_records(path, split)
+            return
+        yield head_part
+        yield from parts
+
+
+def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(p)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
+    _check_parquet_schema(p, reader.schema_arrow)
+    line = 1
+    for batch in reader.iter_batches(batch_size=size):
+        rows = batch.to_pylist()
+        yield [Record(r, str(p), i) for i, r in enumerate(rows, start=line)], []
+        line += len(rows)
+
+
+def _check_parquet_schema(p: Path, schema: Any) -> None:
+    binary = [f.name for f in schema if _holds_binary(f.type)]
+    if binary:
+        raise DataError(
+            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
+            f"decode them to strings (or drop them) before using the file"
+        )
 
 
 def _decode_cell(value: str) -> Any:
@@ -310,12 +379,7 @@ def _read_parquet(p: Path) -> list[Record]:
         table = pq.read_table(p)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    binary = [f.name for f in table.schema if _holds_binary(f.type)]
-    if binary:
-        raise DataError(
-            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
-            f"decode them to strings (or drop them) before using the file"
-        )
+    _check_parquet_schema(p, table.schema)
     return [Record(r, str(p), i) for i, r in enumerate(table.to_pylist(), start=1)]
 
 

@@ -18,9 +18,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from notus.core.errors import NotusError
 from notus.core.runs import atomic_write, strict_json
-from notus.data.strategies import aspect_ratings, parse_strategy
+from notus.data.columns import RatedColumns
+from notus.data.strategies import parse_strategy
 
 REPORT_FILES = {"markdown": "report.md", "html": "report.html", "json": "report.json"}
 
@@ -35,24 +38,19 @@ def _rating_order(item: tuple[str, int]) -> tuple[bool, float]:
 
 def disagreement(rated: list[dict[str, Any]], a: str = "notus", b: str = "zephyr") -> dict[str, Any]:
     """Share of rows (where both strategies pick a chosen response) whose chosen responses differ."""
-    from notus.data.binarize import choose
+    from notus.data.binarize import pick
 
-    sa, sb = parse_strategy(a), parse_strategy(b)
-    rng = random.Random(0)
-    both = differ = 0
-    for row in rated:
-        pa = choose([sa.score(c) for c in row["completions"]], sa, rng)
-        pb = choose([sb.score(c) for c in row["completions"]], sb, rng)
-        if isinstance(pa, str) or isinstance(pb, str):
-            continue
-        both += 1
-        differ += pa[0] != pb[0]
+    cols = RatedColumns.read(rated)
+    picked = [pick(cols.matrix(s.score(cols)), s, random.Random(0)) for s in map(parse_strategy, (a, b))]
+    chosen_a, chosen_b = ({int(r): int(c) for r, c in zip(p.row, p.chosen)} for p in picked)
+    both = chosen_a.keys() & chosen_b.keys()
+    differ = sum(chosen_a[r] != chosen_b[r] for r in both)
     return {
         "a": a,
         "b": b,
-        "rows_compared": both,
+        "rows_compared": len(both),
         "different_chosen": differ,
-        "rate": differ / both if both else None,
+        "rate": differ / len(both) if both else None,
     }
 
 
@@ -65,9 +63,10 @@ def summarize(
 ) -> dict[str, Any]:
     """Every number the report shows, as plain data (also written as report.json)."""
     ratings: dict[str, Counter] = {}
-    for row in rated or []:
-        for c in row["completions"]:
-            for aspect, value in aspect_ratings(c).items():
+    if rated:
+        cols = RatedColumns.read(rated)
+        for completion in cols.aspect_ratings(np.arange(len(cols.responses))):
+            for aspect, value in completion.items():
                 ratings.setdefault(aspect, Counter())["N/A" if value is None else f"{value:g}"] += 1
     if not rated:  # pair files carry only the two scores: show their distributions instead
         for side in ("score_chosen", "score_rejected"):

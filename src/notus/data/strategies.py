@@ -1,7 +1,7 @@
 """Binarization strategies: how a completion is scored, and how chosen/rejected are picked.
 
     spec = parse_strategy("weighted:helpfulness=2,honesty=1")
-    scores = [spec.score(c) for c in row["completions"]]
+    scores = spec.score(RatedColumns.read(rows))   # every completion's score, NaN for none
 
 Scorers (a closed registry, named in recipes and with `--strategy`):
 - `notus`            mean of the aspect ratings present (Notus / Argilla recipe);
@@ -18,72 +18,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from notus.core.errors import NotusError
 from notus.core.registry import Registry
-from notus.core.types import ASPECTS, NOT_APPLICABLE, RATINGS
+from notus.core.types import ASPECTS
 from notus.data.numbers import in_range, problems
 
-ASPECT_SET = frozenset(ASPECTS)
-Scorer = Callable[[dict[str, Any]], float | None]
+if TYPE_CHECKING:
+    from notus.data.columns import RatedColumns
+
+Scorer = Callable[["RatedColumns"], np.ndarray]  # the score of every completion, NaN for none
 SCORERS: Registry[Callable[[str], Scorer]] = Registry("binarization strategy")
 
 
-RATING_VALUES: dict[Any, float | None] = {r: float(r) for r in RATINGS} | {NOT_APPLICABLE: None, None: None}
-
-
-def rating(value: Any) -> float | None:
-    """A rating as a number; None for "N/A", missing or unparseable."""
-    if type(value) is float:  # overall scores once validated: no lookup, no exception
-        return value
-    try:
-        return RATING_VALUES[value]
-    except (KeyError, TypeError):
-        pass
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def aspect_ratings(completion: dict[str, Any]) -> dict[str, float | None]:
-    """Every aspect rating of one completion: the four UltraFeedback aspects in their usual order
-    (None when missing), then any other aspects in the order of the annotations."""
-    annotations = completion.get("annotations") or {}
-    try:  # fast path: exactly the four aspects, canonical "1".."5" / "N/A" strings
-        if annotations.keys() == ASPECT_SET:
-            return {aspect: RATING_VALUES[annotations[aspect]["Rating"]] for aspect in ASPECTS}
-    except (KeyError, TypeError, AttributeError):
-        pass
-    out = dict.fromkeys(ASPECTS)
-    for aspect, value in annotations.items():
-        out[aspect] = rating(value.get("Rating") if isinstance(value, dict) else value)
-    return out
-
-
-def mean_rating(completion: dict[str, Any]) -> float | None:
-    annotations = (completion.get("annotations") or {}).values()
-    try:  # fast path: canonical "1".."5" / "N/A" strings
-        values = [RATING_VALUES[v["Rating"]] for v in annotations]
-    except (KeyError, TypeError):
-        values = [rating(v.get("Rating") if isinstance(v, dict) else v) for v in annotations]
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
-
-
-def overall_score(completion: dict[str, Any]) -> float | None:
-    return rating(completion.get("overall_score"))
+def mean_rating(ratings: np.ndarray) -> np.ndarray:
+    """Per row of a (completions, aspects) rating matrix: the mean of the ratings it has (N/A left
+    out), NaN when it has none."""
+    rated = ~np.isnan(ratings)
+    n = rated.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.where(rated, ratings, 0.0).sum(axis=1) / n, np.nan)
 
 
 @SCORERS.register("notus")
 def _notus(arg: str) -> Scorer:
-    return mean_rating
+    return lambda cols: mean_rating(cols.ratings)
 
 
 @SCORERS.register("zephyr")
 def _zephyr(arg: str) -> Scorer:
-    return overall_score
+    return lambda cols: cols.overall
 
 
 @SCORERS.register("aspect")
@@ -91,7 +58,7 @@ def _aspect(arg: str) -> Scorer:
     if not arg:
         raise NotusError(f"aspect strategy needs a name, e.g. aspect:honesty (aspects: {', '.join(ASPECTS)})")
     name = arg.replace("-", "_")
-    return lambda c: aspect_ratings(c).get(name)
+    return lambda cols: cols.aspect(name)
 
 
 @SCORERS.register("weighted")
@@ -112,11 +79,18 @@ def _weighted(arg: str) -> Scorer:
             "weighted:helpfulness=2,honesty=1" + (f" ({'; '.join(bad)})" if bad else "")
         )
 
-    def score(c: dict[str, Any]) -> float | None:
-        ratings = aspect_ratings(c)
-        used = [(w, ratings.get(a)) for a, w in weights.items() if ratings.get(a) is not None and w > 0]
-        total = sum(w for w, _ in used)
-        return sum(w * v for w, v in used) / total if total else None
+    def score(cols: RatedColumns) -> np.ndarray:
+        """Sum of weight x rating over the rated aspects with a weight > 0, over the sum of those
+        weights (weights renormalised over what is rated); NaN when none is rated."""
+        total = np.zeros(len(cols.responses))
+        used = np.zeros(len(cols.responses))
+        for aspect, w in weights.items():
+            values = cols.aspect(aspect)
+            rated = ~np.isnan(values) & (w > 0)
+            total += np.where(rated, w * values, 0.0)
+            used += np.where(rated, w, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(used > 0, total / used, np.nan)
 
     return score
 

@@ -27,10 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from notus.data.columns import CANONICAL_RATINGS, SCORE_TYPES, Irregular, RatedColumns
+from notus.data.columns import BLOCK, RatedColumns, RawColumns
 from notus.data.readers import Record, reject
 
 NA_SPELLINGS = {"n/a", "na", "none", "null", ""}
+NA_REPAIR = "N/A spelled differently -> N/A"
+RATING_REPAIR = "rating written as number/padded text -> '1'..'5'"
+SCORE_REPAIR = "overall_score written as text -> number"
+SOURCE_REPAIR = "missing source -> ''"
 
 
 class Quarantine(ValueError):
@@ -39,49 +43,82 @@ class Quarantine(ValueError):
         self.field = field
 
 
-def _fix_rating(value: Any, where: str, repairs: Counter) -> str:
+def fix_rating(value: Any) -> tuple[str, str | None]:
+    """A rating as "1".."5" or "N/A", and the repair made (None: it was already so); ValueError
+    (the reason) when it is neither."""
     if value is None or (isinstance(value, str) and value.strip().lower() in NA_SPELLINGS):
-        if value != "N/A":
-            repairs["N/A spelled differently -> N/A"] += 1
-        return "N/A"
+        return "N/A", None if value == "N/A" else NA_REPAIR
     text = str(value).strip()
     try:
         number = float(text)
     except ValueError:
-        raise Quarantine(where, f"rating {value!r} is not 1-5 or N/A") from None
+        raise ValueError(f"rating {value!r} is not 1-5 or N/A") from None
     if not 1 <= number <= 5 or number != int(number):  # NaN and infinities fail the range first
-        raise Quarantine(where, f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
-    if value != str(int(number)):  # 4, 4.0, "4.0" and " 4 " are all repairs
-        repairs["rating written as number/padded text -> '1'..'5'"] += 1
-    return str(int(number))
+        raise ValueError(f"rating {value!r} is outside 1-5 (allowed: 1, 2, 3, 4, 5, N/A)")
+    fixed = str(int(number))
+    return fixed, None if value == fixed else RATING_REPAIR  # 4, 4.0, "4.0" and " 4 " are repairs
 
 
-def _clean_completions(completions: list[Any]) -> bool:
-    """Fast path: True when no completion of a row needs a repair (the common case), checked with
-    a few set comprehensions per row instead of per-rating Python calls; anything else (including
-    every row that will be quarantined) goes through `_fix_completion` and its exact messages."""
+def fix_score(value: Any) -> tuple[float | int | None, str | None]:
+    """An overall_score as a number in 1-10 or None (missing), and the repair made; ValueError (the
+    reason) otherwise. A boolean is not a score (float(True) is 1.0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"overall_score {value!r} is a boolean, expected a number 1-10")
+    if value is None or value == "":
+        return None, None
     try:
-        if {type(c["response"]) for c in completions} - {str}:
-            return False
-        entries = [v for c in completions for v in c["annotations"].values()]
-        if {type(v) for v in entries} - {dict} or not {v.get("Rating") for v in entries} <= CANONICAL_RATINGS:
-            return False
-        scores = [c.get("overall_score") for c in completions]
-        return {type(s) for s in scores} <= SCORE_TYPES and all(1 <= s <= 10 for s in scores if s is not None)
-    except (KeyError, TypeError, AttributeError):
-        return False
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"overall_score {value!r} is not a number") from None
+    if not 1 <= number <= 10:  # NaN and infinities fail too
+        raise ValueError(f"overall_score {value!r} is outside 1-10")
+    if isinstance(value, int | float):
+        return value, None
+    return number, SCORE_REPAIR
 
 
-def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
-    if _clean_completions([c]):
-        return c
+def _kept_as_is(values: list[Any], rule: Any, verdict: dict[tuple[type, Any], bool]) -> np.ndarray:
+    """Per value: does `rule` accept it unchanged (no repair, no quarantine)? The rule runs once per
+    distinct (type, value) (`verdict` remembers); an unhashable value (a list) is never accepted."""
+
+    def accepted(value: Any) -> bool:
+        try:
+            fixed, repair = rule(value)
+        except ValueError:
+            return False
+        return repair is None and type(fixed) is type(value) and fixed == value
+
+    kinds = set(map(type, values))
+    if kinds <= {str, float, type(None)}:  # no bool/int collisions: distinct values are enough
+        bad = {v for v in set(values) if not verdict.setdefault((type(v), v), accepted(v))}
+        if not bad:
+            return np.ones(len(values), dtype=bool)
+        return np.fromiter((v not in bad for v in values), dtype=bool, count=len(values))
+    out = np.zeros(len(values), dtype=bool)
+    for k, v in enumerate(values):
+        try:
+            key = (type(v), v)
+            out[k] = verdict[key] if key in verdict else verdict.setdefault(key, accepted(v))
+        except TypeError:  # unhashable
+            out[k] = False
+    return out
+
+
+def _of_type(values: list[Any], kind: type) -> np.ndarray:
+    """Per value: is it a `kind` (exactly)?"""
+    if set(map(type, values)) <= {kind}:
+        return np.ones(len(values), dtype=bool)
+    return np.array([type(v) is kind for v in values], dtype=bool)
+
+
+def _repair_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
+    """One completion with every rule applied: the repaired copy, or Quarantine naming the field."""
     where = f"completions[{i}]"
     if not isinstance(c, dict):
         raise Quarantine(where, f"{where} is a {type(c).__name__}, expected an object")
     if not isinstance(c.get("response"), str):
         what = "missing" if "response" not in c else f"a {type(c['response']).__name__}"
         raise Quarantine(f"{where}.response", f"{where}.response is {what}, expected text")
-    out = dict(c)
     annotations = c.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise Quarantine(
@@ -91,123 +128,118 @@ def _fix_completion(c: Any, i: int, repairs: Counter) -> dict[str, Any]:
     fixed = {}
     for aspect, value in annotations.items():
         entry = dict(value) if isinstance(value, dict) else {"Rating": value}
-        entry["Rating"] = _fix_rating(entry.get("Rating"), f"{where}.annotations.{aspect}.Rating", repairs)
-        fixed[aspect] = entry
-    out["annotations"] = fixed
-    score = c.get("overall_score")
-    if isinstance(score, bool):  # float(True) is 1.0, but a bool is not a score
-        raise Quarantine(
-            f"{where}.overall_score", f"overall_score {score!r} is a boolean, expected a number 1-10"
-        )
-    if score is not None and score != "":
         try:
-            number = float(score)
-        except (TypeError, ValueError):
-            raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is not a number") from None
-        if not 1 <= number <= 10:  # NaN and infinities fail too
-            raise Quarantine(f"{where}.overall_score", f"overall_score {score!r} is outside 1-10")
-        if not isinstance(score, int | float):
-            repairs["overall_score written as text -> number"] += 1
-        out["overall_score"] = number
-    else:
-        out["overall_score"] = None
-    return out
-
-
-def _clean_rows(
-    rows: list[dict[str, Any]], lists: list[list[Any] | None] | None = None
-) -> tuple[list[bool], RatedColumns | None]:
-    """Per row: a text `instruction`, a list of `completions` and `_clean_completions` true, checked
-    over the flat columns of all rows at once (`RatedColumns.clean`), and those columns; irregular
-    shapes (a completion that is not an object, ...) are checked row by row instead (no columns).
-    `lists`: each row's completions, None where the row is not of that shape (`_row_fields`)."""
-    if lists is None:
-        lists = [_row_fields(r)[0] for r in rows]
-    shaped = [cl is not None for cl in lists]
+            entry["Rating"], repair = fix_rating(entry.get("Rating"))
+        except ValueError as exc:
+            raise Quarantine(f"{where}.annotations.{aspect}.Rating", str(exc)) from None
+        repairs.update([repair] if repair else [])
+        fixed[aspect] = entry
     try:
-        cols = RatedColumns.of([cl if cl is not None else [] for cl in lists])
-    except Irregular:
-        return [s and _clean_completions(r["completions"]) for r, s in zip(rows, shaped)], None
-    return (np.array(shaped, dtype=bool) & cols.clean()).tolist(), cols
+        score, repair = fix_score(c.get("overall_score"))
+    except ValueError as exc:
+        raise Quarantine(f"{where}.overall_score", str(exc)) from None
+    repairs.update([repair] if repair else [])
+    return {**c, "annotations": fixed, "overall_score": score}
 
 
-def _row_fields(row: dict[str, Any]) -> tuple[list[Any] | None, Any, Any]:
-    """(`completions`, or None unless `instruction` is text and `completions` a list; `id` or
-    `prompt_id`; `source`) of a row."""
-    completions = row.get("completions")
+def _repair_row(row: dict[str, Any], repairs: Counter) -> dict[str, Any]:
+    """One rated row with every rule applied: a repaired copy, or Quarantine naming the field."""
+    if not isinstance(row.get("instruction"), str):
+        what = "missing" if "instruction" not in row else type(row["instruction"]).__name__
+        raise Quarantine("instruction", f"instruction is {what}, expected text")
+    if not isinstance(row.get("completions"), list):
+        raise Quarantine("completions", "completions is not a list")
+    completions = [_repair_completion(c, i, repairs) for i, c in enumerate(row["completions"])]
+    if not row.get("source") and row.get("source") != "":
+        repairs[SOURCE_REPAIR] += 1
+    return {**row, "source": row.get("source") or "", "completions": completions}
+
+
+def _id_key(row_id: Any) -> Any:
+    """An id as a dict key (a list or an object as its JSON text)."""
     return (
-        completions if type(completions) is list and type(row.get("instruction")) is str else None,
-        row.get("id", row.get("prompt_id")),
-        row.get("source"),
+        row_id if row_id is None or isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
     )
 
 
-def _unique(ids: list[Any]) -> bool:
-    """True when no two rows share an `id`/`prompt_id` (then no id can conflict)."""
-    try:
-        return len(set(ids)) == len(ids)
-    except TypeError:  # an id that is a list or an object
-        return False
-
-
 def validate_rated(
-    records: list[Record], progress: bool = False
+    records: list[Record], seen_ids: dict[Any, tuple[str, int]] | None = None
 ) -> tuple[list[Record], list[dict[str, Any]], Counter, RatedColumns]:
     """Kept rated rows (a repaired row is a copy; a row that needs nothing is the input row),
-    quarantined rows (rejects), a count of each repair applied, and the kept rows' completions as
-    flat columns."""
-    from tqdm import tqdm
+    quarantined rows (rejects), a count of each repair applied, and the kept rows as columns.
 
-    rows = [rec.row for rec in records]
-    lists, ids, sources = zip(*map(_row_fields, rows)) if rows else ((), (), ())  # one pass over the rows
-    clean, cols = _clean_rows(rows, list(lists))
-    check_ids = not _unique(list(ids))
-    if cols is not None and not check_ids and all(clean) and all(s or s == "" for s in sources):
-        return list(records), [], Counter(), cols  # the common case: nothing to repair or quarantine
-    kept, rejects, repairs = [], [], Counter()
-    seen_ids: dict[Any, tuple[str, int]] = {}
-    bar = tqdm(records, desc="validate", unit="row", disable=not progress or len(records) < 10000)
-    for rec, fast in zip(bar, clean):
-        row = rec.row
-        if fast and not check_ids:  # the common case: nothing to repair, no shared id
-            source = row.get("source")
-            if source or source == "":
-                kept.append(rec)  # unchanged rows are not copied
-                continue
-            repairs["missing source -> ''"] += 1
-            kept.append(Record({**row, "source": ""}, rec.file, rec.line))
-            continue
-        try:
-            if not isinstance(row.get("instruction"), str):
-                raise Quarantine(
-                    "instruction",
-                    f"instruction is {'missing' if 'instruction' not in row else type(row['instruction']).__name__}, expected text",
-                )
-            if not isinstance(row.get("completions"), list):
-                raise Quarantine("completions", "completions is not a list")
-            completions = row["completions"]
-            if not fast:
-                completions = [_fix_completion(c, i, repairs) for i, c in enumerate(completions)]
-            row_id = row.get("id", row.get("prompt_id"))
-            if row_id is not None:
-                key = row_id if isinstance(row_id, str | int | float) else json.dumps(row_id, default=str)
-                if key in seen_ids and seen_ids[key][0] != row["instruction"]:
-                    raise Quarantine(
-                        "id",
-                        f"id {row_id!r} already used at line {seen_ids[key][1]} for another instruction",
-                    )
-                seen_ids.setdefault(key, (row["instruction"], rec.line))
-        except Quarantine as exc:
-            rejects.append(reject(rec.file, rec.line, exc.field, str(exc), row))
-            continue
-        if not row.get("source") and row.get("source") != "":
-            repairs["missing source -> ''"] += 1
-        kept.append(
-            Record({**row, "source": row.get("source") or "", "completions": completions}, rec.file, rec.line)
+    The rules are read over columns, `BLOCK` rows at a time (`_validate_block`). `seen_ids`:
+    instruction and line of every id seen so far (carried over when the input comes in parts)."""
+    seen_ids = {} if seen_ids is None else seen_ids
+    verdicts: dict[Any, dict] = {"rating": {}, "score": {}}
+    kept, rejects, repairs, raws = [], [], Counter(), []
+    for lo in range(0, len(records), BLOCK):
+        block_kept, block_rejects, raw = _validate_block(
+            records[lo : lo + BLOCK], seen_ids, repairs, verdicts
         )
-    if cols is None or len(kept) < len(records) or not all(clean):  # repaired or quarantined: read again
-        cols = RatedColumns.of([rec.row["completions"] for rec in kept])
-    return kept, rejects, repairs, cols
+        kept += block_kept
+        rejects += block_rejects
+        raws.append(raw)
+    return kept, rejects, repairs, RatedColumns.read([], RawColumns.concat(raws))
+
+
+def _validate_block(
+    records: list[Record], seen_ids: dict[Any, tuple[str, int]], repairs: Counter, verdicts: dict[Any, dict]
+) -> tuple[list[Record], list[dict[str, Any]], RawColumns]:
+    """A row whose every value each rule accepts as it is stays as it is; any other row goes through
+    the rules one field at a time (`_repair_row`), which repairs it or names the first field that
+    cannot be repaired. Returns the kept rows, the rejects and the kept rows' raw columns."""
+    rows = [rec.row for rec in records]
+    raw = RawColumns.read_block(rows)
+    completion_ok = (
+        _kept_as_is(raw.overall, fix_score, verdicts["score"])
+        & _of_type(raw.completions, dict)
+        & _of_type(raw.responses, str)
+        & _of_type(raw.annotations, dict)
+    )
+    entry_bad = ~_kept_as_is(raw.ratings, fix_rating, verdicts["rating"]) | raw.bare
+    if entry_bad.any():
+        completion_ok[np.repeat(np.arange(len(raw.entries)), raw.entries)[entry_bad]] = False
+    row_ok = np.ones(len(rows), dtype=bool)
+    row_ok[np.repeat(np.arange(len(rows)), raw.counts)[~completion_ok]] = False
+    sources = [r.get("source") for r in rows]
+    row_ok &= _of_type([r.get("instruction") for r in rows], str) & _of_type(
+        [r.get("completions") for r in rows], list
+    )
+    if not all(sources):  # a missing or null source is repaired; "" is a source
+        row_ok &= np.array([s or s == "" for s in sources], dtype=bool)
+    ids = [r.get("id", r.get("prompt_id")) for r in rows]
+    if not set(map(type, ids)) <= {str, int, float, type(None)}:
+        ids = list(map(_id_key, ids))
+    if ids.count(None) < len(ids) and not (len(set(ids)) == len(ids) and seen_ids.keys().isdisjoint(ids)):
+        here: dict[Any, Any] = {}
+        for k, (row, key) in enumerate(zip(rows, ids)):  # an id seen before for another instruction
+            if key is not None:
+                earlier = (
+                    seen_ids[key][0] if key in seen_ids else here.setdefault(key, row.get("instruction"))
+                )
+                row_ok[k] &= earlier == row.get("instruction")
+    if row_ok.all():
+        for row, key, rec in zip(rows, ids, records):
+            if key is not None:
+                seen_ids.setdefault(key, (row["instruction"], rec.line))
+        return records, [], raw
+    kept, rejects = [], []
+    for rec, ok, key in zip(records, row_ok.tolist(), ids):
+        found = Counter()  # this row's repairs, counted if it is kept
+        try:
+            row = rec.row if ok else _repair_row(rec.row, found)
+            if key is not None and key in seen_ids and seen_ids[key][0] != row["instruction"]:
+                raise Quarantine("id", f"id {rec.row.get('id', rec.row.get('prompt_id'))!r} already used "
+                                       f"at line {seen_ids[key][1]} for another instruction")  # fmt: skip
+        except Quarantine as exc:
+            rejects.append(reject(rec.file, rec.line, exc.field, str(exc), rec.row))
+            continue
+        repairs.update(found)
+        if key is not None:
+            seen_ids.setdefault(key, (row["instruction"], rec.line))
+        kept.append(rec if row is rec.row else Record(row, rec.file, rec.line))
+    return kept, rejects, RawColumns.read_block([rec.row for rec in kept])
 
 
 def validate_pairs(records: list[Record], keys: tuple[str, ...]) -> tuple[list[Record], list[dict[str, Any]]]:
