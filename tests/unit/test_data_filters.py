@@ -68,7 +68,7 @@ def test_lead_binarize_signature_still_works(tmp_path):
     from pathlib import Path
 
     rows = read_jsonl(Path(__file__).parents[1] / "fixtures" / "data" / "raw_hand.jsonl")
-    from notus.data.binarize import SCORERS  # `notus run` validates its strategies against it
+    from notus.data.binarize import SCORERS  # lead binarize() scorers; strategies.py is the registry
 
     assert sorted(SCORERS) == ["notus", "zephyr"]
     for strategy in ("notus", "zephyr"):
