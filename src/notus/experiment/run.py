@@ -152,6 +152,8 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
     if recipe.eval.preference:
         t0 = _step("eval: held-out preference accuracy (notus eval preference)")
         evaluation = _preference(recipe, first, splits, models)
+        (run / "eval").mkdir(exist_ok=True)  # every model's metrics and per-pair outcomes, per seed
+        (run / "eval" / "preference.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         timings["eval_preference"] = time.time() - t0
     judged = _judged(recipe, run, models)
     if judged:
