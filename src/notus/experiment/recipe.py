@@ -201,8 +201,14 @@ def check_stages(recipe: ExperimentRecipe, run: str = "runs/check") -> dict[str,
             return None
 
     if recipe.feedback is not None:
+        from notus.feedback.pipeline import contract_problems
+
         fb = attempt("feedback", lambda: feedback_recipe(recipe, f"{run}/feedback"))
-        summary["feedback"] = None if fb is None else {"prompts": fb.prompts, "backend": fb.backend}
+        if fb is not None:
+            problems += [f"feedback: {p}" for p in contract_problems(fb)]
+            if looks_local(fb.prompts) and not Path(fb.prompts).exists():
+                problems.append(f"feedback: prompts {fb.prompts!r} does not exist (relative to {Path.cwd()})")
+            summary["feedback"] = {"prompts": fb.prompts, "limit": fb.limit, "backend": fb.backend}
     for strategy in recipe.strategies:
         curate = attempt("data", lambda s=strategy: data_recipe(recipe, s, f"{run}/data/{s}.jsonl", rated))
         if curate is None:
