@@ -22,14 +22,20 @@ TRAIN_KEYS = [
 ]
 
 
-@pytest.fixture
-def experiment(tmp_path, tiny_model_dir, monkeypatch, capsys):
-    monkeypatch.setenv("NOTUS_CACHE", str(tmp_path / "cache"))
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory, tiny_model_dir):
+    """One `notus run` on the tiny model (one seed, a judged head-to-head judged by the tiny model too)."""
+    tmp = tmp_path_factory.mktemp("experiment")
+    run = tmp / "run"
+    head_to_head = (
+        f"eval.head_to_head={{judge_model: {tiny_model_dir}, max_new_tokens: 4, judge_max_tokens: 8}}"
+    )
     argv = ["run", "recipes/notus_experiment.yaml", f"train.model_name_or_path={tiny_model_dir}", *TRAIN_KEYS,
-            "seeds=[3]", "eval.max_pairs=5", f"output_dir={run}", "--json"]  # fmt: skip
-    assert notus(argv) == 0
-    return run, json.loads(capsys.readouterr().out)
+            "seeds=[3]", "eval.max_pairs=5", head_to_head, f"output_dir={run}"]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NOTUS_CACHE", str(tmp / "cache"))
+        assert notus(argv) == 0
+    return run, json.loads((run / "summary.json").read_text())
 
 
 def test_run_and_stage_commands_agree(experiment, tmp_path, tiny_model_dir, capsys):
@@ -69,3 +75,18 @@ def test_run_and_stage_commands_agree(experiment, tmp_path, tiny_model_dir, caps
     per_pair = json.loads((run / "eval" / "preference.json").read_text())[strategy][strategy]["3"]
     assert {k: v for k, v in per_pair.items()} == cli  # counts, intervals and every pair's outcome
     assert cli["n"] == 5
+
+
+def test_head_to_head_is_notus_eval_alpaca_on_held_out_prompts(experiment):
+    run, summary = experiment
+    h = summary["head_to_head"]
+    instructions = json.loads((run / "eval" / "head_to_head" / "instructions.json").read_text())
+    assert h["a"] == "zephyr" and h["b"] == "notus" and h["prompts"] == len(instructions) == 5
+    held_out = [
+        json.loads(line)["prompt"][-1]["content"] for line in (run / "data" / "zephyr_test.jsonl").open()
+    ]
+    assert [i["instruction"] for i in instructions] == held_out[:5]
+    r = h["per_seed"]["3"]
+    assert r["n_wins"] + r["n_wins_base"] + r["n_draws"] + r["n_unparsed"] == 5  # every prompt accounted for
+    assert (run / "eval" / "head_to_head" / "zephyr-vs-notus-seed3" / "annotations.json").is_file()
+    assert "Judged head-to-head" in (run / "report.md").read_text()

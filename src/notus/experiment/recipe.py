@@ -60,6 +60,9 @@ class EvalStage:
     alpaca: dict[str, Any] | None = None  # options of `notus eval alpaca` for every trained model
     mt_bench: dict[str, Any] | None = None  # options of `notus eval mt-bench`
     harness: dict[str, Any] | None = None  # options of `notus eval harness`
+    # judged head-to-head on the held-out prompts: the first strategy's model against the second's, same
+    # seed (options of `notus eval alpaca`, e.g. judge_model, judge_base_url, max_new_tokens)
+    head_to_head: dict[str, Any] | None = None
 
 
 @dataclass
@@ -162,7 +165,9 @@ def feedback_recipe(recipe: ExperimentRecipe, output_dir: str):
     return build_recipe(FeedbackRecipe, {**keys, "output_dir": output_dir}, source)
 
 
-def eval_args(command: str, options: dict[str, Any], model: str, output: str) -> argparse.Namespace:
+def eval_args(
+    command: str, options: dict[str, Any], model: str, output: str, block: str | None = None
+) -> argparse.Namespace:
     """`notus eval COMMAND --model MODEL --output OUTPUT` plus the block's options, parsed by notus' own
     parser (a bad option is an error naming the block, not a usage message)."""
     from notus.cli.main import build_parser
@@ -182,7 +187,7 @@ def eval_args(command: str, options: dict[str, Any], model: str, output: str) ->
             return parser.parse_args(argv)
     except SystemExit:
         message = err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else "invalid options"
-        block = next(k for k, v in JUDGED.items() if v == command)
+        block = block or next(k for k, v in JUDGED.items() if v == command)
         raise RecipeError([f"eval.{block}: {message.split('error: ')[-1]}"], "experiment recipe") from None
 
 
@@ -226,6 +231,16 @@ def check_stages(recipe: ExperimentRecipe, run: str = "runs/check") -> dict[str,
         if options is not None:
             attempt(f"eval.{block}", lambda c=command, o=options: eval_args(c, o, "MODEL", f"{run}/eval"))
             summary.setdefault("eval", []).append(command)
+    if recipe.eval.head_to_head is not None:
+        if len(recipe.strategies) < 2:
+            problems.append(
+                "eval.head_to_head: needs two strategies (the first one's model against the second's)"
+            )
+        options = {**recipe.eval.head_to_head, "instructions": "I.json", "reference": "R.json"}
+        attempt(
+            "eval.head_to_head", lambda: eval_args("alpaca", options, "MODEL", f"{run}/eval", "head_to_head")
+        )
+        summary.setdefault("eval", []).append("head-to-head (alpaca)")
     if problems:
         raise NotusError(f"{len(problems)} stage problem(s):\n" + "\n".join(f"  - {p}" for p in problems))
     return summary

@@ -82,9 +82,36 @@ def summarize(
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "shipped_sample": sample,
     }
+    if "head_to_head" in judged:
+        summary["head_to_head"] = head_to_head(judged["head_to_head"])
     summary["conclusion"] = conclusion(summary)
     summary["caveats"] = caveats(summary)
     return summary
+
+
+def head_to_head(h: dict) -> dict:
+    """Wins of the first strategy's models over the second's, pooled over seeds, with a Wilson interval of
+    the win share among decided prompts and an exact two-sided sign test (draws left out)."""
+    from scipy.stats import binomtest
+
+    from notus.llm.models import EMBEDDED
+
+    wins = sum(r["n_wins"] or 0 for r in h["per_seed"].values())
+    losses = sum(r["n_wins_base"] or 0 for r in h["per_seed"].values())
+    draws = sum(r["n_draws"] or 0 for r in h["per_seed"].values())
+    unparsed = sum(r.get("n_unparsed") or 0 for r in h["per_seed"].values())
+    decided = wins + losses
+    return {
+        **h,
+        "wins": wins,
+        "losses": losses,
+        "draws": draws,
+        "unparsed": unparsed,
+        "win_share": wins / decided if decided else None,
+        "win_share_wilson": list(wilson(wins, decided)),
+        "p_value": float(binomtest(wins, decided).pvalue) if decided else 1.0,
+        "smoke_test": h.get("judge") in EMBEDDED,
+    }
 
 
 def _pct(x: float) -> str:
@@ -121,6 +148,22 @@ def conclusion(s: dict) -> list[str]:
                     f"On the {test} pairs, no difference between {a}- and {b}-trained models can be claimed at this n "
                     f"({counts}; {paired['test']})."
                 )
+    h = s.get("head_to_head")
+    if h:
+        label = (
+            " (an embedded-model judge: a smoke test of the loop, not evidence)" if h["smoke_test"] else ""
+        )
+        counts = f"{h['wins']} wins, {h['losses']} losses, {h['draws']} draws, {h['unparsed']} unparsed verdicts over {len(h['per_seed'])} seed(s), p = {h['p_value']:.3g}"
+        if h["p_value"] < ALPHA:
+            better = h["a"] if h["wins"] > h["losses"] else h["b"]
+            lines.append(
+                f"Judged head-to-head on the held-out prompts{label}: {better}-trained answers are preferred ({counts})."
+            )
+        else:
+            lines.append(
+                f"Judged head-to-head on the held-out prompts{label}: no preference between {h['a']}- and "
+                f"{h['b']}-trained answers can be claimed at this n ({counts})."
+            )
     if not lines:
         lines.append("No held-out preference pairs were evaluated, so nothing can be concluded.")
     return lines
@@ -259,6 +302,20 @@ def _markdown(s: dict) -> str:
                        f"{p['b']} on {p['b_better']}, equal on {p['ties']}; p = {p['p_value']:.3g}.")  # fmt: skip
         out += ["", "The base model is the DPO reference: its implicit reward is 0 for every answer, so its reward "
                 "accuracy is 0 by definition.", ""]  # fmt: skip
+    h = s.get("head_to_head")
+    if h:
+        share = "-" if h["win_share"] is None else f"{h['win_share']:.2f}"
+        low, high = h["win_share_wilson"]
+        out += [f"## Judged head-to-head: {h['a']} against {h['b']} on {h['prompts']} held-out prompts", "",
+                f"Judge: {h['judge']}" + (" (embedded model: a smoke test, not evidence)" if h["smoke_test"] else "") + ".", "",
+                "| seed | win rate (AlpacaEval) | wins | losses | draws | unparsed |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for seed, row in sorted(h["per_seed"].items()):
+            rate = "-" if row["win_rate"] is None else f"{row['win_rate']:.1f}"
+            out.append(
+                f"| {seed} | {rate} | {row['n_wins']} | {row['n_wins_base']} | {row['n_draws']} | {row.get('n_unparsed', 0)} |"
+            )
+        out += ["", f"Pooled over seeds: {h['a']} wins {share} of decided prompts (95 % Wilson {low:.2f}-{high:.2f}); "
+                f"exact sign test p = {h['p_value']:.3g}.", ""]  # fmt: skip
     out += ["## Training", "", "| strategy | seed | steps | final loss | time |", "|---|---|---|---|---|"]
     for strategy, by_seed in s["train"].items():
         for seed, t in sorted(by_seed.items()):

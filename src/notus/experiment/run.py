@@ -156,6 +156,10 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
         (run / "eval" / "preference.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         timings["eval_preference"] = time.time() - t0
     judged = _judged(recipe, run, models)
+    if recipe.eval.head_to_head is not None:
+        t0 = _step("eval: judged head-to-head on the held-out prompts (notus eval alpaca)")
+        evaluation_h2h = _head_to_head(recipe, run, models, splits)
+        judged["head_to_head"] = {**evaluation_h2h, "seconds": time.time() - t0}
     if judged:
         timings["eval_judged"] = sum(j["seconds"] for j in judged.values())
     timings["total"] = time.time() - started
@@ -250,3 +254,43 @@ def _judged(recipe: ExperimentRecipe, run: Path, models: dict) -> dict[str, Any]
                 importlib.import_module(f"notus.cli.{modules[command]}").main(args)
                 done[f"{block}/{strategy}-seed{seed}"] = {"output": str(output), "seconds": time.time() - t0}
     return done
+
+
+def _head_to_head(recipe: ExperimentRecipe, run: Path, models: dict, splits: dict) -> dict[str, Any]:
+    """AlpacaEval-style win rate of the first strategy's model against the second's (same seed) on the
+    held-out prompts: `notus eval alpaca`'s generation for the second model's outputs (the reference),
+    then `notus eval alpaca --model FIRST --reference SECOND_OUTPUTS` judges and counts."""
+    from notus.cli.eval_alpaca import main as alpaca
+    from notus.eval.alpaca_run import generate_outputs
+
+    a, b = recipe.strategies[:2]
+    folder = run / "eval" / "head_to_head"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = read_jsonl(splits[a]["test"])[: recipe.eval.max_pairs] if "test" in splits[a] else []
+    prompts = list(dict.fromkeys(r["prompt"][-1]["content"] for r in rows))
+    instructions = folder / "instructions.json"
+    instructions.write_text(
+        json.dumps([{"instruction": p, "dataset": "held-out"} for p in prompts], indent=2)
+    )
+    options = dict(recipe.eval.head_to_head)
+    max_new = int(options.get("max_new_tokens", 2048))
+    per_seed = {}
+    for seed in recipe.seeds:
+        reference = folder / f"{b}-seed{seed}_outputs.json"
+        outputs = generate_outputs(models[b][seed], [{"instruction": p} for p in prompts], max_new)
+        reference.write_text(json.dumps(outputs, indent=2), encoding="utf-8")
+        output = folder / f"{a}-vs-{b}-seed{seed}"
+        args = eval_args("alpaca", {**options, "instructions": str(instructions), "reference": str(reference)},
+                         models[a][seed], str(output), "head_to_head")  # fmt: skip
+        alpaca(args)
+        row = next(iter(json.loads((output / "leaderboard.json").read_text(encoding="utf-8")).values()))
+        per_seed[seed] = {
+            k: row.get(k) for k in ("win_rate", "n_wins", "n_wins_base", "n_draws", "n_total", "n_unparsed")
+        }
+    return {
+        "a": a,
+        "b": b,
+        "judge": options.get("judge_model"),
+        "prompts": len(prompts),
+        "per_seed": per_seed,
+    }
