@@ -45,8 +45,9 @@ class _Tee:
         self.stream, self.log = stream, log
 
     def write(self, text: str) -> int:
-        self.log.write(text)
-        self.log.flush()
+        if "\r" not in text:  # a progress bar's redraw stays on the terminal, out of the log
+            self.log.write(text)
+            self.log.flush()
         return self.stream.write(text)
 
     def flush(self) -> None:
