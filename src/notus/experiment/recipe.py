@@ -202,7 +202,7 @@ def check_stages(recipe: ExperimentRecipe, run: str = "runs/check") -> dict[str,
         try:
             return fn()
         except NotusError as exc:
-            problems.append(f"{what}: {exc}")
+            problems.append(f"{what}: " + str(exc).replace("\n", "\n    "))
             return None
 
     if recipe.feedback is not None:
