@@ -301,7 +301,8 @@ def _markdown(s: dict) -> str:
             out.append(f"- Paired test on {METRICS[metric]} ({p['test']}): {p['a']} better on {p['a_better']} pairs, "
                        f"{p['b']} on {p['b_better']}, equal on {p['ties']}; p = {p['p_value']:.3g}.")  # fmt: skip
         out += ["", "The base model is the DPO reference: its implicit reward is 0 for every answer, so its reward "
-                "accuracy is 0 by definition.", ""]  # fmt: skip
+                "accuracy is 0 by definition. In the accuracy plot, bars are means over seeds, dots single seeds "
+                "and error bars 95 % Wilson intervals for this n.", ""]  # fmt: skip
     h = s.get("head_to_head")
     if h:
         share = "-" if h["win_share"] is None else f"{h['win_share']:.2f}"
