@@ -40,7 +40,6 @@ from notus.data.strategies import (
 
 __all__ = [
     "ASPECTS",
-    "SCORERS",
     "aspect_ratings",
     "mean_rating",
     "overall_score",
@@ -49,9 +48,8 @@ __all__ = [
     "choose",
 ]
 
-# The two preset strategies by name (what `notus run` recipes validate against); every strategy,
-# including `aspect:NAME` and `weighted:...`, goes through `notus.data.strategies.parse_strategy`.
-SCORERS = {"notus": mean_rating, "zephyr": overall_score}
+# Strategies by name: the one registry is `notus.data.strategies.SCORERS` (notus, zephyr, aspect:NAME,
+# weighted:...); every strategy goes through `notus.data.strategies.parse_strategy`.
 
 
 @contextmanager
