@@ -73,3 +73,22 @@ def test_bad_input_names_the_field():
         eval_args("alpaca", {"judge_modle": "gpt-4"}, "m", "out")
     args = eval_args("alpaca", {"judge_model": "gpt-4", "max_instances": 5}, "m", "out")
     assert (args.judge_model, args.max_instances, args.model, args.output) == ("gpt-4", 5, "m", "out")
+
+
+def test_a_strategy_without_training_pairs_stops_the_run_before_training(tmp_path, capsys):
+    import json
+
+    from notus.cli.main import main as notus
+    from notus.experiment.recipe import sample_path
+
+    rows = [json.loads(line) for line in Path(sample_path()).read_text().splitlines()[:12]]
+    for row in rows:  # no critique scores: the zephyr strategy has nothing to rank by
+        for c in row["completions"]:
+            c.pop("overall_score", None)
+    data = tmp_path / "rated.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code = notus(["run", f"data.input={data}", f"output_dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "strategy zephyr: no training pairs after curation" in err
+    assert "fewer than two rated completions: 12" in err and "Traceback" not in err
+    assert not (tmp_path / "run" / "models").exists()  # stopped before any training

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from notus.core.config import save_recipe
+from notus.core.errors import NotusError
 from notus.core.runs import new_run_dir, read_jsonl, start_run
 from notus.experiment.recipe import (
     JUDGED,
@@ -124,6 +125,12 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
         splits[strategy] = curate_recipe(curate, progress=progress)
         sidecar = json.loads((run / "data" / f"{strategy}.curation.json").read_text(encoding="utf-8"))
         data[strategy] = {"input": curate.input, "splits": sidecar["splits"], "ledger": sidecar["ledger"]}
+        if not sidecar["splits"].get("train"):
+            why = ", ".join(f"{k}: {v}" for k, v in sidecar["ledger"].get("filtered", {}).items()) or "none"
+            raise NotusError(
+                f"strategy {strategy}: no training pairs after curation (rows filtered: {why}; see "
+                f"{run / 'data' / (strategy + '.curation.json')}); give it more rated rows or drop it from strategies"
+            )
     data["chosen_differs"] = _disagreement(curate.input, recipe.strategies)
     timings["data"] = time.time() - t0
 
