@@ -1,5 +1,6 @@
-"""`notus run` end to end on the embedded model with a reduced recipe: both binarizations, two real
-(short) TRL DPO runs, evaluation, and a run folder whose models reload with plain transformers."""
+"""`notus run` end to end on the embedded model with a reduced recipe: both binarizations through
+`notus data curate`, short DPO runs over two seeds through `notus train dpo`, held-out evaluation, the
+statistics, and a run folder (log, summary, report) whose models reload with plain transformers."""
 
 from __future__ import annotations
 
@@ -18,49 +19,51 @@ from notus.core.runs import read_jsonl
 @pytest.mark.slow
 def test_notus_run_reduced_recipe(tmp_path, embedded_model_dir):
     out = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "notus",
-        "run",
-        "recipes/notus_experiment.yaml",
-        "max_rows=16",
-        "dpo.max_steps=2",
-        "dpo.per_device_train_batch_size=2",
-        "dpo.max_length=128",
-        "dpo.learning_rate=1e-4",
-        "eval_prompts=[Name a primary colour.]",
-        "eval_max_new_tokens=8",
-        f"output_dir={out}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    cmd = [sys.executable, "-m", "notus", "run", "recipes/notus_experiment.yaml", "seeds=[1, 2]",
+           "train.max_steps=2", "train.per_device_train_batch_size=2", "train.max_length=128",
+           "train.learning_rate=1e-4", "eval.max_pairs=6", f"output_dir={out}", "--json"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "report:" in result.stdout and "chosen response differs" in result.stdout
+    summary = json.loads(result.stdout)  # --json: stdout is the summary alone
+    assert summary == json.loads((out / "summary.json").read_text())
+    assert "\r" not in (out / "run.log").read_text()  # no progress bars off a terminal
+    assert "notus data curate" in (out / "run.log").read_text()
 
-    stats = json.loads((out / "dataset_stats.json").read_text())
-    assert stats["rows"] == 16 and stats["train_rows"] + stats["test_rows"] == 16
     for strategy in ("zephyr", "notus"):
-        st = stats[strategy]
-        assert st["train"]["rows_in"] == stats["train_rows"]
-        kept = st["train"]["pairs_out"] + sum(st["train"]["dropped"].values())
-        assert kept == stats["train_rows"], "every row is either a pair or counted as dropped"
-        steps = [r for r in read_jsonl(out / "metrics" / f"dpo_{strategy}.jsonl") if "loss" in r]
-        assert [r["step"] for r in steps] == [1, 2]
-    assert 0 < stats["chosen_differs"]["chosen_differs"] < stats["chosen_differs"]["rows_both_kept"]
+        d = summary["data"][strategy]
+        assert d["splits"]["train"] + d["splits"]["test"] == d["ledger"]["rows_out"]
+        test_prompts = {
+            r["prompt"][0]["content"] for r in read_jsonl(out / "data" / f"{strategy}_test.jsonl")
+        }
+        train_prompts = {
+            r["prompt"][0]["content"] for r in read_jsonl(out / "data" / f"{strategy}_train.jsonl")
+        }
+        assert test_prompts and not test_prompts & train_prompts
+        for seed in ("1", "2"):
+            steps = [
+                r
+                for r in read_jsonl(out / "models" / f"{strategy}-seed{seed}" / "metrics.jsonl")
+                if "loss" in r
+            ]
+            assert [r["step"] for r in steps] == [1, 2]
+    assert summary["data"]["chosen_differs"]["different_chosen"] == 34
 
-    evaluation = json.loads((out / "eval.json").read_text())
-    assert set(evaluation["preference"]) == {"base", "zephyr", "notus"}
-    for by_test in evaluation["preference"].values():
-        assert set(by_test) == {"zephyr", "notus"}
-    assert evaluation["preference"]["base"]["notus"]["reward_accuracy"] == 0.0  # reference vs itself
+    for t in summary["preference"]["tests"].values():
+        assert t["n"] == 6 and set(t["models"]) == {"base", "zephyr", "notus"}
+        assert t["models"]["base"]["reward_accuracy"]["mean"] == 0.0  # the reference against itself
+        assert len(t["models"]["notus"]["reward_accuracy"]["per_seed"]) == 2
+        low, high = t["models"]["notus"]["reward_accuracy"]["wilson_of_mean"]
+        assert 0 <= low < high <= 1
+        assert t["paired"]["reward_accuracy"]["items"] == 6
 
     report = (out / "report.md").read_text()
-    assert "zephyr" in report and "notus" in report and "chosen response differs" in report
+    assert report.index("## Conclusion") < report.index("## Caveats") < report.index("## Data")
+    assert "synthetic sample" in report and "Wilson" in report
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
+    assert "<table>" in html and "`" not in html.split("<body>")[1].split("<img")[0]
 
-    # the trained model reloads with plain transformers, generates, and its weights moved
-    model_dir = out / "models" / "notus"
+    model_dir = out / "models" / "notus-seed1"
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     ids = tokenizer.apply_chat_template(

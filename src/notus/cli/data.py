@@ -316,11 +316,19 @@ def _push(splits: dict, repo_id: str) -> None:
 
 
 def _curate(args: argparse.Namespace) -> int:
-    from notus.core.config import load_recipe, recipe_to_dict
-    from notus.data.pipeline import CurateOptions
+    from notus.core.config import load_recipe
     from notus.data.recipe import CurateRecipe
 
-    recipe = load_recipe(CurateRecipe, args.recipe, args.overrides)
+    curate_recipe(load_recipe(CurateRecipe, args.recipe, args.overrides))
+    return 0
+
+
+def curate_recipe(recipe, progress: bool = True) -> dict[str, Path]:
+    """`notus data curate`: load, curate and write one `CurateRecipe` (what `notus run` calls for its data
+    stage); returns the written split files by name (`train`, and `test` when `test_size` > 0)."""
+    from notus.core.config import recipe_to_dict
+    from notus.data.pipeline import CurateOptions
+
     out = argparse.Namespace(input=recipe.input, output=recipe.output, test_size=recipe.test_size,
                              push_to_hub=recipe.push_to_hub, rejects=recipe.rejects, against=recipe.against,
                              recipe=recipe_to_dict(recipe))  # fmt: skip
@@ -329,12 +337,13 @@ def _curate(args: argparse.Namespace) -> int:
         strategy=recipe.strategy, rejected=recipe.rejected, top_tie=recipe.top_tie, allow_equal=recipe.allow_equal,
         min_margin=recipe.min_margin, seed=recipe.seed, near_dup=recipe.near_dup, dedup=recipe.dedup,
         drop_bad_responses=recipe.drop_bad_responses, score_bug=recipe.score_bug, drop_ties=recipe.drop_ties,
-        against=recipe.against, progress=True,
+        against=recipe.against, progress=progress,
     )  # fmt: skip
     result, written = _curate_streamed(out, recipe.input, recipe.format, recipe.split, opts, need_rated=False)
     if result.stats is not None:
         print(f"strategy {recipe.strategy}: {result.stats.pairs_out} pairs from {result.stats.rows_out} rows")
-    return _finish(out, result, written)
+    _finish(out, result, written)
+    return _split_paths(out)
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -138,7 +138,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="TRL conversational pairs JSONL (prompt/chosen/rejected)")
     p.add_argument("--beta", type=finite(0, inclusive=False), default=0.1)
     p.add_argument("--max-pairs", type=count(1))
-    p.add_argument("--max-length", type=count(1), default=512)
+    p.add_argument("--max-length", type=count(1), default=512, help="as in the DPO recipe (default 512)")
+    p.add_argument(
+        "--max-prompt-length", type=count(1), default=None, help="as in the DPO recipe (default: no cut)"
+    )
+    p.add_argument("--per-pair", action="store_true", help="also list each pair's outcome (0/1)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run("eval_preference"))
 

@@ -40,14 +40,18 @@ def load_pairs(path: str, limit: int | None) -> list[dict]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from notus.eval.preference import preference_metrics, sequence_logps
+    from notus.eval.preference import pair_counts, pair_logps, pair_tokens, preference_metrics
+    from notus.train.losses import PairLogps
 
     pairs = load_pairs(args.data, args.max_pairs)
     if not pairs:
         raise DataError(f"{args.data}: no preference pairs")
-    policy = sequence_logps(args.model, pairs, max_length=args.max_length, desc="policy log-probs")
-    reference = sequence_logps(args.reference, pairs, max_length=args.max_length, desc="reference log-probs")
-    metrics = preference_metrics(policy, reference, beta=args.beta)
+    tokens = pair_tokens(args.reference, pairs, args.max_length, args.max_prompt_length)
+    policy, reference = pair_logps(args.model, tokens), pair_logps(args.reference, tokens)
+    lp = PairLogps(policy[:, 0], policy[:, 1], reference[:, 0], reference[:, 1], *pair_counts(tokens))
+    metrics = preference_metrics(lp, beta=args.beta)
+    if not args.per_pair:
+        metrics = {k: v for k, v in metrics.items() if not k.endswith("_correct")}
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -30,11 +30,10 @@ from notus.data.filters import score_bug
 from notus.data.readers import Record
 from notus.data.strategies import ASPECTS, Strategy, parse_strategy
 
-__all__ = ["ASPECTS", "SCORERS", "binarize", "BinarizeStats", "pick"]
+__all__ = ["ASPECTS", "binarize", "BinarizeStats", "pick"]
 
-# The two preset strategies by name (what `notus run` recipes validate against); every strategy,
-# including `aspect:NAME` and `weighted:...`, goes through `notus.data.strategies.parse_strategy`.
-SCORERS = ("notus", "zephyr")
+# Strategies by name: the one registry is `notus.data.strategies.SCORERS` (notus, zephyr, aspect:NAME,
+# weighted:...); every strategy goes through `notus.data.strategies.parse_strategy`.
 NO_PAIR = {  # why a row yields no pair, by code
     1: "fewer than two rated completions",
     2: "tie for the best score",

@@ -1,110 +1,77 @@
 """Preference accuracy on held-out pairs: no judge needed, only log-probabilities.
 
-    ref = sequence_logps("smollm2-135m-instruct", pairs)
-    pol = sequence_logps("runs/x/model-notus", pairs)
-    preference_metrics(pol, ref, beta=0.1)
+    notus eval preference --model runs/x/model-notus --reference smollm2-135m-instruct --data pairs.jsonl
 
-Two numbers per model:
+    pairs = pair_tokens("smollm2-135m-instruct", rows, max_length=512, max_prompt_length=256)
+    ref, pol = pair_logps("smollm2-135m-instruct", pairs), pair_logps("runs/x/model-notus", pairs)
+    preference_metrics(PairLogps(pol[:, 0], pol[:, 1], ref[:, 0], ref[:, 1], *pair_counts(pairs)), beta=0.1)
+
+Pairs are tokenized and scored exactly as DPO training does (`notus.train.data.tokenize_pairs`: chat
+template, EOS-terminated answers, prompt cut to `max_prompt_length` from the left; the packed
+[prompt | chosen | rejected] forward of `notus.train.reference.compute_reference`), so held-out
+accuracy measures what training optimised. Two numbers per model:
 - `reward_accuracy`: share of pairs where DPO's implicit reward beta * (log pi - log pi_ref) of the
   chosen answer is strictly higher than the rejected one's (TRL's `rewards/accuracies`). For the
   reference model itself every reward is 0, so its reward accuracy is 0 by definition.
 - `logp_accuracy`: share of pairs where the model alone gives the chosen answer a higher mean
   per-token log-prob than the rejected one (length-normalized, comparable before training).
-
-Log-probs are summed in fp32 over the answer tokens only, with the model's own chat template.
+Each comes with its counts and a Wilson 95 % interval, and the per-pair outcomes (for paired tests).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
-from tqdm import tqdm
+from notus.eval.stats import wilson
+from notus.train.data import PairTokens
+from notus.train.losses import PairLogps
+
+MICRO_BATCH_TOKENS = 8192  # tokens per packed forward pass
 
 
-@dataclass
-class PairLogps:
-    chosen: float  # summed log-prob of the chosen answer tokens
-    rejected: float
-    chosen_tokens: int
-    rejected_tokens: int
+def pair_tokens(
+    tokenizer_ref: str, rows: list[dict], max_length: int, max_prompt_length: int | None = None
+) -> list[PairTokens]:
+    """The training stage's tokenization of preference rows, with the tokenizer of `tokenizer_ref`."""
+    from notus.llm.models import load_pretrained
+    from notus.train.data import tokenize_pairs
+
+    tokenizer, _ = load_pretrained(tokenizer_ref, model=False)
+    return tokenize_pairs(rows, tokenizer, max_length, max_prompt_length)
 
 
-def answer_token_ids(
-    tokenizer: Any, prompt: list[dict], answer: list[dict], max_length: int
-) -> tuple[list, int]:
-    """Token ids of prompt+answer (chat template) and the index where the answer starts."""
-    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-    full_text = tokenizer.apply_chat_template(prompt + answer, tokenize=False)
-    if not full_text.startswith(prompt_text):
-        raise ValueError("the chat template renders the prompt differently with and without the answer")
-    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
-    keep_prompt = max(1, min(len(prompt_ids), max_length // 2, max_length - len(answer_ids)))
-    ids = (prompt_ids[-keep_prompt:] + answer_ids)[:max_length]
-    return ids, keep_prompt
-
-
-def sequence_logps(
-    model_ref: str, pairs: list[dict], batch_size: int = 4, max_length: int = 512, desc: str | None = None
-) -> list[PairLogps]:
-    """Summed answer log-probs of every pair's chosen and rejected answer under one model."""
+def pair_counts(pairs: list[PairTokens]) -> tuple[Any, Any]:
+    """Scored tokens of every chosen and rejected answer (float tensors)."""
     import torch
 
+    counts = torch.tensor([[len(p.chosen), len(p.rejected)] for p in pairs], dtype=torch.float32)
+    return counts[:, 0], counts[:, 1]
+
+
+def pair_logps(model_ref: str, pairs: list[PairTokens], budget: int = MICRO_BATCH_TOKENS) -> Any:
+    """[pairs, 2] summed fp32 log-probs of (chosen, rejected) under one model, as training computes them."""
     from notus.llm.models import load_pretrained
+    from notus.train.reference import compute_reference
 
-    tokenizer, model = load_pretrained(model_ref)
-    model.eval()
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    sequences = []
-    for pair in pairs:
-        for side in ("chosen", "rejected"):
-            sequences.append(answer_token_ids(tokenizer, pair["prompt"], pair[side], max_length))
-    # longest first, so each batch pads little; logits only at answer positions (the LM head over
-    # a 49k vocabulary at every prompt and padding position would dominate the cost)
-    order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i][0]))
-    decoder, head = model.get_decoder(), model.get_output_embeddings()
-    sums: list[tuple[float, int]] = [(0.0, 0)] * len(sequences)
-    for start in tqdm(range(0, len(order), batch_size), desc=desc or "log-probs", leave=False):
-        batch = [sequences[i] for i in order[start : start + batch_size]]
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (ids, _) in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            mask[row, : len(ids)] = 1
-        with torch.no_grad():
-            hidden = decoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
-            for row, (ids, answer_start) in enumerate(batch):
-                # position t predicts token t+1: the answer is tokens answer_start..len-1
-                logits = head(hidden[row, answer_start - 1 : len(ids) - 1]).float()
-                targets = input_ids[row, answer_start : len(ids)]
-                logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).sum()
-                sums[order[start + row]] = (float(logp), len(ids) - answer_start)
-    return [PairLogps(c[0], r[0], c[1], r[1]) for c, r in zip(sums[0::2], sums[1::2], strict=True)]
+    _, model = load_pretrained(model_ref)
+    return compute_reference(model, pairs, budget)
 
 
-def preference_metrics(
-    policy: list[PairLogps], reference: list[PairLogps], beta: float = 0.1
-) -> dict[str, float]:
-    """Pure function: implicit-reward and log-prob preference accuracy with a standard error."""
-    n = len(policy)
-    if n == 0 or n != len(reference):
-        raise ValueError(f"need the same non-zero number of pairs, got {n} and {len(reference)}")
-    margins, wins, logp_wins = [], 0, 0
-    for p, r in zip(policy, reference, strict=True):
-        reward_chosen = beta * (p.chosen - r.chosen)
-        reward_rejected = beta * (p.rejected - r.rejected)
-        margins.append(reward_chosen - reward_rejected)
-        wins += reward_chosen > reward_rejected
-        logp_wins += p.chosen / max(p.chosen_tokens, 1) > p.rejected / max(p.rejected_tokens, 1)
-    accuracy, logp_accuracy = wins / n, logp_wins / n
-    return {
-        "n": n,
-        "reward_accuracy": accuracy,
-        "reward_accuracy_se": math.sqrt(accuracy * (1 - accuracy) / n),
-        "reward_margin_mean": sum(margins) / n,
-        "logp_accuracy": logp_accuracy,
-        "logp_accuracy_se": math.sqrt(logp_accuracy * (1 - logp_accuracy) / n),
-    }
+def preference_metrics(lp: PairLogps, beta: float = 0.1) -> dict[str, Any]:
+    """Pure function: implicit-reward and log-prob preference accuracy, counts and Wilson intervals."""
+    n = len(lp.chosen)
+    if n == 0 or n != len(lp.ref_chosen):
+        raise ValueError(f"need the same non-zero number of pairs, got {n} and {len(lp.ref_chosen)}")
+    reward_chosen = beta * (lp.chosen - lp.ref_chosen)
+    reward_rejected = beta * (lp.rejected - lp.ref_rejected)
+    reward_right = (reward_chosen > reward_rejected).tolist()
+    logp_right = (
+        lp.chosen / lp.chosen_tokens.clamp(min=1) > lp.rejected / lp.rejected_tokens.clamp(min=1)
+    ).tolist()
+    out: dict[str, Any] = {"n": n, "reward_margin_mean": float((reward_chosen - reward_rejected).mean())}
+    for name, right in (("reward", reward_right), ("logp", logp_right)):
+        k = sum(right)
+        low, high = wilson(k, n)
+        out |= {f"{name}_wins": k, f"{name}_accuracy": k / n, f"{name}_accuracy_ci": [low, high]}
+        out[f"{name}_correct"] = [int(r) for r in right]
+    return out

@@ -187,24 +187,29 @@ def check_model_folder(folder: Path) -> None:
         _check_safetensors(path)
 
 
-def load_pretrained(ref: str, dtype: str = "float32"):
-    """(tokenizer, model) of a model reference: safetensors only, no code from the model's folder or repo.
-    Any loading failure (corrupt files, unknown architecture, offline Hub id) is one ModelNotFoundError."""
+def load_pretrained(ref: str, dtype: str = "float32", model: bool = True):
+    """(tokenizer, model) of a model reference: safetensors only, no code from the model's folder or repo;
+    `model=False` loads the tokenizer alone (model None). Any loading failure (corrupt files, unknown
+    architecture, offline Hub id) is one ModelNotFoundError."""
     path = resolve_model(ref)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=getattr(torch, dtype), use_safetensors=True, trust_remote_code=False
+        loaded = (
+            AutoModelForCausalLM.from_pretrained(
+                path, dtype=getattr(torch, dtype), use_safetensors=True, trust_remote_code=False
+            )
+            if model
+            else None
         )
     except Exception as exc:  # third-party loaders raise many types; the user needs one line
         message = " ".join(str(exc).split())[:500]
         raise ModelNotFoundError(
             f"model {ref!r} could not be loaded ({type(exc).__name__}: {message})"
         ) from None
-    return tokenizer, model
+    return tokenizer, loaded
 
 
 def resolve_model(ref: str) -> str:

@@ -457,11 +457,23 @@ def load_train_recipe(
     dataset: str | None = None,
 ) -> TrainRecipe:
     """Read a recipe file (optional), apply `key=value` overrides and `--dataset`, parse and check it."""
-    from notus.core.config import parse_overrides, read_yaml
+    from notus.core.config import read_yaml
 
     keys = read_yaml(path) if path else {}
+    return train_recipe_from(method, keys, str(path) if path else "recipe", overrides, dataset)
+
+
+def train_recipe_from(
+    method: str,
+    keys: dict[str, Any],
+    source: str,
+    overrides: list[str] | None = None,
+    dataset: str | None = None,
+) -> TrainRecipe:
+    """`load_train_recipe` on keys already read (a file's or an inline block of an experiment recipe)."""
+    from notus.core.config import parse_overrides
+
     tree, problems = parse_overrides(overrides or [])
-    source = str(path) if path else "recipe"
     if problems:
         raise RecipeError(problems, source)
     notes: list[str] = []

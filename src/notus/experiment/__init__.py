@@ -1,0 +1,1 @@
+"""`notus run`: an experiment is the toolkit's stages chained (recipe.py), run (run.py), reported (report.py)."""
