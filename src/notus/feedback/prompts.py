@@ -42,6 +42,13 @@ def ratings_schema(n_texts: int | None = None) -> dict:
     return {"type": "object", "properties": {"ratings": ratings}, "required": ["ratings"]}
 
 
+def critique_grammar(max_chars: int = 400) -> str:
+    """A GBNF grammar of the critique answer the prompt asks for: one paragraph of feedback (at most
+    `max_chars` characters, no line break) then `Overall score: X` (1-10), parsed by `parse_critique`.
+    A llama.cpp critic is constrained to it, so even a tiny judge states a score."""
+    return f'root ::= [^\\n] [^\\n]{{0,{max_chars - 1}}} "\\nOverall score: " score\nscore ::= [1-9] | "10"\n'
+
+
 @cache
 def template(name: str) -> str:
     return (resources.files("notus.feedback") / "templates" / f"{name}.txt").read_text(encoding="utf-8")

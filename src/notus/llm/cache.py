@@ -40,6 +40,12 @@ class CachedModel:
     def __init__(self, model: Model, path: str | Path, chunk_size: int = 8):
         self.inner = model
         self.name = model.name
+        constraint = getattr(model, "grammar", "")  # a constrained model answers differently: its own keys
+        self.key_name = (
+            f"{model.name}+grammar:{hashlib.sha256(constraint.encode()).hexdigest()[:16]}"
+            if constraint
+            else model.name
+        )
         self.chunk_size = max(1, chunk_size)
         self.stats = CacheStats()
         self._lock = threading.Lock()
@@ -81,7 +87,7 @@ class CachedModel:
             return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
 
     def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
-        keys = [request_key(self.name, c, params) for c in conversations]
+        keys = [request_key(self.key_name, c, params) for c in conversations]
         out: list[Completion | None] = [self._get(k) for k in keys]
         self.stats.hits += sum(c is not None for c in out)
         missing = [i for i, c in enumerate(out) if c is None]

@@ -4,11 +4,13 @@
     model = load_model("path/to/model.Q4_K_M.gguf", backend="llamacpp", n_ctx=8192, n_threads=4)
     model = load_model(..., backend="llamacpp", json_mode=True)             # any JSON object
     model = load_model(..., backend="llamacpp", json_schema={...})          # JSON following a schema
+    model = load_model(..., backend="llamacpp", grammar='root ::= "yes" | "no"')  # any GBNF grammar
 
 Generation runs on the serving engine (`notus.serve.llamacpp_engine`): all conversations are decoded
 together, up to `max_batch_size` sequences in one llama.cpp batch, so `notus feedback` and `notus eval`
-get the same engine as `notus serve`. Structured output (json_mode / json_schema) is a GBNF grammar
-made by llama-cpp-python from the schema, applied by each sequence's llama.cpp sampler. Only logprobs
+get the same engine as `notus serve`. Structured output (json_mode / json_schema, or a GBNF `grammar`)
+is a GBNF grammar (llama-cpp-python's JSON grammars for the first two), applied by each sequence's
+llama.cpp sampler. Only logprobs
 go through llama-cpp-python's `create_chat_completion`, one request after another, ordered so that
 conversations sharing a prefix (system prompt, rubric) follow each other and reuse the evaluated prefix
 from its KV cache. Install with `pip install llama-cpp-python`.
@@ -52,6 +54,7 @@ class LlamaCppModel:
         n_batch: int = 512,
         json_mode: bool = False,
         json_schema: dict | None = None,
+        grammar: str | None = None,
         verbose: bool = False,
         max_batch_size: int = 8,
     ):
@@ -62,12 +65,14 @@ class LlamaCppModel:
                 "the llamacpp backend needs llama-cpp-python: `pip install llama-cpp-python` "
                 "(or `pip install 'notus[llamacpp]'`)"
             ) from None
+        from llama_cpp import llama_grammar
+
         self.name = ref
-        self.response_format = None  # grammar-constrained output (llama.cpp's structured output)
+        self.grammar = grammar or ""  # GBNF text of the constrained output; "" = free text
         if json_schema is not None:
-            self.response_format = {"type": "json_object", "schema": json_schema}
+            self.grammar = llama_grammar.json_schema_to_gbnf(json.dumps(json_schema))
         elif json_mode:
-            self.response_format = {"type": "json_object"}
+            self.grammar = llama_grammar.JSON_GBNF
         # half the logical CPUs (llama-cpp-python's own default): llama.cpp's threads spin at each
         # barrier, so one thread per core, never more, and fewer when the machine is shared
         threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
@@ -98,8 +103,10 @@ class LlamaCppModel:
             stop=params.stop or None,
             seed=params.seed if params.seed is not None else DEFAULT_SEED,
         )
-        if self.response_format:
-            kwargs["response_format"] = self.response_format
+        if self.grammar:
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(self.grammar, verbose=False)
         if params.logprobs:
             kwargs.update(logprobs=True, top_logprobs=5)
         try:
@@ -118,16 +125,6 @@ class LlamaCppModel:
             finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
             logprobs=logprobs,
         )
-
-    def grammar(self) -> str:
-        """The GBNF grammar of the structured output asked for (llama-cpp-python's JSON grammars), or ""."""
-        from llama_cpp import llama_grammar
-
-        if not self.response_format:
-            return ""
-        if "schema" in self.response_format:
-            return llama_grammar.json_schema_to_gbnf(json.dumps(self.response_format["schema"]))
-        return llama_grammar.JSON_GBNF
 
     def generate(self, conversations: list[Conversation], params: GenerationParams) -> list[Completion]:
         if not params.logprobs:
@@ -156,7 +153,7 @@ class LlamaCppModel:
         sampling = GrammarParams(
             max_new_tokens=params.max_new_tokens, temperature=params.temperature, top_p=params.top_p,
             stop=list(params.stop), seed=params.seed if params.seed is not None else DEFAULT_SEED,
-            grammar=self.grammar(),
+            grammar=self.grammar,
         )  # fmt: skip
         events: list[queue.SimpleQueue] = []
         for conversation in conversations:
