@@ -179,7 +179,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_rate(args: argparse.Namespace) -> int:
     from notus.feedback.engines import run_workers
-    from notus.feedback.rate import RateConfig, check_rows, rate
+    from notus.feedback.rate import RateConfig, check_rows, judge_and_critic, rate
     from notus.feedback.store import read_rows
 
     aspects = list(ASPECTS) if args.aspects == "all" else [] if args.aspects == "none" else _csv(args.aspects)
@@ -208,13 +208,15 @@ def cmd_rate(args: argparse.Namespace) -> int:
         return 0
     indices = _shard(args, len(rows))
     json_judge = args.json_mode and args.backend == "llamacpp" and not args.base_url
-    critic = _model(args, args.judge) if args.critique or not json_judge else None
-    judge = critic
-    if json_judge:  # grammar-constrained ratings: exactly one per completion when all rows agree
-        from notus.feedback.prompts import ratings_schema
-
-        sizes = {len(r["completions"]) for r in rows}
-        judge = _model(args, args.judge, json_schema=ratings_schema(sizes.pop() if len(sizes) == 1 else None))
+    sizes = {
+        len(r["completions"]) for r in rows
+    }  # constrained: exactly one rating per completion when all agree
+    judge, critic = judge_and_critic(
+        lambda **options: _model(args, args.judge, **options),
+        json_judge,
+        config,
+        sizes.pop() if len(sizes) == 1 else None,
+    )
     new = rate([rows[i] for i in indices], judge, config, args.output, indices, not args.quiet, critic)
     print(
         f"rated {new} new rows ({len(indices)} in total) -> {args.output}; raw judge answers in {args.output}.judgments.jsonl"

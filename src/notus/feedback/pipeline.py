@@ -22,7 +22,6 @@ from notus.data import numbers
 from notus.feedback import generate as gen
 from notus.feedback import rate as rt
 from notus.feedback.engines import open_model
-from notus.feedback.prompts import critique_grammar, ratings_schema
 from notus.feedback.report import feedback_report, report_markdown
 from notus.feedback.store import cache_path, load_prompts, read_rows
 from notus.llm.contract import BACKENDS
@@ -138,15 +137,13 @@ def run_pipeline(recipe: FeedbackRecipe, progress: bool = True, inputs: tuple = 
     gen.generate(prompts, models, recipe.generate, str(generated), progress=progress)
     judge_args = (recipe.rate.judge, recipe.judge_backend, recipe.judge_base_urls, cache_path(rated))
     json_judge = recipe.rate.json_mode and recipe.judge_backend == "llamacpp"  # grammar-constrained ratings
-    if json_judge and recipe.rate.critique:  # constrained too: `... Overall score: X`, even from a tiny judge;
-        chars = max(40, 3 * (recipe.rate.critique_max_new_tokens - 8))  # ~3 characters a token: the score fits
-        critic = open_model(*judge_args[:2], None, judge_args[3], grammar=critique_grammar(chars))
-    else:
-        critic = model(*judge_args) if recipe.rate.critique or not json_judge else None
-    judge = (
-        open_model(*judge_args[:2], None, judge_args[3], json_schema=ratings_schema(recipe.generate.n))
-        if json_judge
-        else critic
+    judge, critic = rt.judge_and_critic(
+        lambda **options: (
+            open_model(*judge_args[:2], None, judge_args[3], **options) if options else model(*judge_args)
+        ),
+        json_judge,
+        recipe.rate,
+        recipe.generate.n,
     )
     rt.rate(read_rows(generated), judge, recipe.rate, str(rated), progress=progress, critic=critic)
 

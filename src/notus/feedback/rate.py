@@ -14,6 +14,7 @@ rating). Every judge answer is kept raw, beside its parsed ratings and parse sta
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from notus.core.runs import atomic_write, strict_json
 from notus.core.types import ASPECTS
 from notus.data import numbers
 from notus.feedback.parse import AspectRating, parse_aspect, parse_critique
-from notus.feedback.prompts import TYPED_ASPECTS, aspect_conversation, critique_conversation
+from notus.feedback.prompts import (
+    TYPED_ASPECTS,
+    aspect_conversation,
+    critique_conversation,
+    critique_grammar,
+    ratings_schema,
+)
 from notus.feedback.store import ResumableOutput
 from notus.llm.contract import GenerationParams, Model
 
@@ -135,6 +142,21 @@ def rate_row(
     for c in completions:
         c["fine-grained_score"] = fine_grained(c["annotations"])
     return dict(row, completions=completions), judgments
+
+
+def judge_and_critic(
+    load: Callable[..., Model], json_judge: bool, config: RateConfig, n_texts: int | None
+) -> tuple[Model, Model | None]:
+    """The rate step's judge and critic, opened by `load(**options)`. With structured output
+    (`json_judge`: json_mode on llama.cpp) the judge is constrained to `ratings_schema(n_texts)` and the
+    critic to `critique_grammar` (a paragraph, then `Overall score: X`), so even a tiny judge yields
+    readable ratings and scores; otherwise one free-text model is both."""
+    if not json_judge:
+        model = load()
+        return model, model
+    chars = max(40, 3 * (config.critique_max_new_tokens - 8))  # ~3 characters a token: the score fits
+    critic = load(grammar=critique_grammar(chars)) if config.critique else None
+    return load(json_schema=ratings_schema(n_texts)), critic
 
 
 def rate(
