@@ -20,6 +20,10 @@ ALPHA = 0.05  # significance level of the paired test
 METRICS = {"reward_accuracy": "implicit-reward accuracy", "logp_accuracy": "log-prob preference accuracy"}
 
 
+def _pairs(n: int) -> str:
+    return f"{n} pair" if n == 1 else f"{n} pairs"
+
+
 def words(seconds: float) -> str:
     """12 -> "12 seconds", 75 -> "1 minute 15 seconds", 3720 -> "1 hour 2 minutes"."""
     s = round(seconds)
@@ -137,7 +141,7 @@ def conclusion(s: dict) -> list[str]:
         paired = t.get("paired", {}).get("reward_accuracy")
         if paired:
             a, b, p = paired["a"], paired["b"], paired["p_value"]
-            counts = f"{a} better on {paired['a_better']} pairs, {b} on {paired['b_better']}, p = {p:.3g}"
+            counts = f"{a} better on {_pairs(paired['a_better'])}, {b} on {paired['b_better']}, p = {p:.3g}"
             if p < ALPHA:
                 winner = a if paired["a_better"] > paired["b_better"] else b
                 lines.append(
@@ -298,7 +302,7 @@ def _markdown(s: dict) -> str:
             )
         out.append("")
         for metric, p in t.get("paired", {}).items():
-            out.append(f"- Paired test on {METRICS[metric]} ({p['test']}): {p['a']} better on {p['a_better']} pairs, "
+            out.append(f"- Paired test on {METRICS[metric]} ({p['test']}): {p['a']} better on {_pairs(p['a_better'])}, "
                        f"{p['b']} on {p['b_better']}, equal on {p['ties']}; p = {p['p_value']:.3g}.")  # fmt: skip
         out += ["", "The base model is the DPO reference: its implicit reward is 0 for every answer, so its reward "
                 "accuracy is 0 by definition. In the accuracy plot, bars are means over seeds, dots single seeds "
