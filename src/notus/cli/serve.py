@@ -40,7 +40,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         default=None,
-        help="CPU threads of torch or llama.cpp (default: torch's choice; llama.cpp: half the CPUs)",
+        help="CPU threads of torch or llama.cpp (default: torch's choice; llama.cpp: one per physical core)",
     )
     parser.add_argument("--max-batch-size", type=int, default=L.MAX_BATCH_SIZE, help="default: %(default)s")
     parser.add_argument(

@@ -167,7 +167,9 @@ def quantize(src: Path, dst: Path, quant: str, threads: int | None = None) -> No
     llama_cpp = _llama_cpp()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANTS[quant]
-    params.nthread = threads or max(1, (os.cpu_count() or 2) // 2)
+    from notus.llm.llamacpp_backend import default_threads
+
+    params.nthread = threads or default_threads()
     if llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params)) != 0:
         raise NotusError(f"llama.cpp could not quantize {src} to {quant}")
 

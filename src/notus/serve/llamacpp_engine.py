@@ -18,7 +18,6 @@ server does. The chat template is the GGUF's
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 from dataclasses import dataclass
@@ -52,12 +51,12 @@ class LlamaCppEngine(QueuedEngine):
         from llama_cpp import Llama, llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        from notus.llm.llamacpp_backend import gguf_path
+        from notus.llm.llamacpp_backend import default_threads, gguf_path
 
         super().__init__(model_id, limits)
         self.lib = llama_cpp
         path = gguf_path(ref)
-        threads = n_threads or int(os.environ.get("NOTUS_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
+        threads = n_threads or default_threads()
         try:  # the model, its tokenizer and metadata; its own small context is not used for decoding
             self.llm = llm or Llama(
                 model_path=str(path), n_ctx=64, n_batch=64, n_threads=threads, verbose=False
@@ -86,9 +85,7 @@ class LlamaCppEngine(QueuedEngine):
         params.n_seq_max = n_seq
         params.kv_unified = True  # one pool of cells: ragged sequences decode in one ubatch
         params.n_threads = params.n_threads_batch = threads
-        params.flash_attn_type = (
-            llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        )  # as llama-cpp-python's Llama: same tokens
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama-cpp-python's Llama: same tokens (with it on, batched answers part from single ones more often)
         self.ctx = llama_cpp.llama_init_from_model(self.llm.model, params)
         if not self.ctx:
             raise NotusError(f"llama.cpp could not create a context of {params.n_ctx} tokens for {path}")
