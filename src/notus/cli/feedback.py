@@ -208,9 +208,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
         return 0
     indices = _shard(args, len(rows))
     json_judge = args.json_mode and args.backend == "llamacpp" and not args.base_url
-    sizes = {
-        len(r["completions"]) for r in rows
-    }  # constrained: exactly one rating per completion when all agree
+    # constrained ratings: exactly one per completion when all rows have the same number of completions
+    sizes = {len(r["completions"]) for r in rows}
     judge, critic = judge_and_critic(
         lambda **options: _model(args, args.judge, **options),
         json_judge,

@@ -10,10 +10,9 @@ Generation runs on the serving engine (`notus.serve.llamacpp_engine`): all conve
 together, up to `max_batch_size` sequences in one llama.cpp batch, so `notus feedback` and `notus eval`
 get the same engine as `notus serve`. Structured output (json_mode / json_schema, or a GBNF `grammar`)
 is a GBNF grammar (llama-cpp-python's JSON grammars for the first two), applied by each sequence's
-llama.cpp sampler. Only logprobs
-go through llama-cpp-python's `create_chat_completion`, one request after another, ordered so that
-conversations sharing a prefix (system prompt, rubric) follow each other and reuse the evaluated prefix
-from its KV cache. Install with `pip install llama-cpp-python`.
+llama.cpp sampler. Only logprobs go through llama-cpp-python's `create_chat_completion`, one request
+after another, ordered so that conversations sharing a prefix (system prompt, rubric) follow each other
+and reuse the evaluated prefix from its KV cache. Install with `pip install llama-cpp-python`.
 """
 
 from __future__ import annotations
