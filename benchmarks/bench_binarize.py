@@ -275,6 +275,7 @@ def main() -> None:
     gc.collect()
 
     folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"\n3. `notus data binarize FILE.jsonl` in one process (files in {folder})", flush=True)
     timings = {}
     for n in (args.rows, args.large):
