@@ -26,7 +26,7 @@ import numpy as np
 from notus.core.types import ASPECTS, NOT_APPLICABLE, RATINGS
 
 BLOCK = 256  # rows read together (about a megabyte of UltraFeedback objects)
-RATING_VALUES: dict[Any, float | None] = {r: float(r) for r in RATINGS} | {NOT_APPLICABLE: None}
+RATING_VALUES: dict[Any, float] = {r: float(r) for r in RATINGS} | {NOT_APPLICABLE: np.nan}
 RATING_OBJECTS = [None, *(RATING_VALUES[r] for r in RATINGS)]  # by rating number, 0 for N/A
 
 
@@ -140,7 +140,9 @@ class RatedColumns:
             where = np.fromiter(map(column.__getitem__, raw.aspects), dtype=np.int64, count=len(raw.aspects))
         owner = owners(raw.entries)
         ratings = np.full((len(raw.responses), len(column)), np.nan)
-        ratings[owner, where] = np.array(list(map(RATING_VALUES.__getitem__, raw.ratings)), dtype=float)
+        ratings[owner, where] = np.fromiter(
+            map(RATING_VALUES.__getitem__, raw.ratings), dtype=float, count=len(raw.ratings)
+        )
         present = np.zeros(ratings.shape, dtype=bool)
         present[owner, where] = True
         return cls(

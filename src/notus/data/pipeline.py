@@ -31,7 +31,7 @@ from notus.data.binarize import BinarizeStats, make_pairs, no_gc, pick
 from notus.data.columns import RatedColumns
 from notus.data.decontaminate import BenchmarkIndex
 from notus.data.dedup import DuplicateIndex
-from notus.data.filters import normalize, response_problem, score_bug
+from notus.data.filters import normalize, response_problems, score_bug
 from notus.data.formats import FORMATS, Format, detect_format
 from notus.data.readers import Record, read_records
 from notus.data.strategies import parse_strategy
@@ -304,9 +304,9 @@ class Curation:
 
 
 def _drop_bad_responses(records: list[Record], cols: RatedColumns, result: CurateResult) -> RatedColumns:
-    """Remove empty/truncated completions (`filters.response_problem`); a row that loses one is a
+    """Remove empty/truncated completions (`filters.response_problems`); a row that loses one is a
     copy (the input stays as it is)."""
-    found = [response_problem(t) for t in cols.responses]
+    found = response_problems(cols.responses)
     dead = np.array([p is not None for p in found], dtype=bool)
     if not dead.any():
         return cols
