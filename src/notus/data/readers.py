@@ -72,10 +72,10 @@ def read_records(
     `allow_nan` reads NaN/Infinity as floats (what Python's `json.dump` writes; e.g. judge scores)."""
     p = Path(path)
     if p.is_dir():
-        return _read_dataset_folder(p, split), []
+        return _read_dataset(str(p), split, None, hub=False), []
     if not p.exists():
         if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-            return _read_hub(str(path), split, config), []
+            return _read_dataset(str(path), split, config, hub=True), []
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
     try:
         return _read_file(p, LENIENT_JSON if allow_nan else STRICT_JSON)
@@ -105,10 +105,15 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
     name = p.name.lower()
     if head.startswith(PARQUET_MAGIC) or name.endswith(".parquet"):
         return _read_parquet(p), []
-    compressed = head.startswith(GZIP_MAGIC)
-    if compressed:
-        name = name.removesuffix(".gz")
-        head = _gunzip_head(p)
+    unzipped = None  # the whole text of a gzip file
+    if head.startswith(GZIP_MAGIC):
+        try:
+            unzipped = gzip.decompress(p.read_bytes())
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`"
+            ) from None
+        name, head = name.removesuffix(".gz"), unzipped[:4096]
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(
             f"{p}: UTF-16 text, which is not UTF-8; re-encode it (e.g. `iconv -f utf-16 -t utf-8`)"
@@ -120,50 +125,20 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         )
     opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
-        return _read_csv(p, _read_bytes(p, compressed))
+        return _read_csv(p, p.read_bytes() if unzipped is None else unzipped)
     if opening == b"[" or name.endswith(".json"):
-        data = _read_bytes(p, compressed)
         try:
-            return _read_json(p, data, decoder)
+            return _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
         except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
             pass
-    try:
-        with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
-            records, rejects = _read_jsonl(p, fh, name.endswith(".pydict.jsonl"), decoder)
-    except GZIP_ERRORS as exc:
-        if not compressed:
-            raise
-        raise _damaged_gzip(p, exc) from None
+    with p.open("rb") if unzipped is None else io.BytesIO(unzipped) as fh:
+        records, rejects = next(_jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), decoder))
     if not records and rejects and opening == b"{":  # one object spread over several lines
         try:
-            return _read_json(p, _read_bytes(p, compressed), decoder)
+            return _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
         except (_NotOneDocument, DataError):
             pass
     return records, rejects
-
-
-GZIP_ERRORS = (OSError, EOFError, zlib.error)
-
-
-def _damaged_gzip(p: Path, exc: BaseException) -> DataError:
-    return DataError(f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`")
-
-
-def _gunzip_head(p: Path) -> bytes:
-    try:
-        with gzip.open(p, "rb") as fh:
-            return fh.read(4096)
-    except GZIP_ERRORS as exc:
-        raise _damaged_gzip(p, exc) from None
-
-
-def _read_bytes(p: Path, compressed: bool) -> bytes:
-    if not compressed:
-        return p.read_bytes()
-    try:
-        return gzip.decompress(p.read_bytes())
-    except GZIP_ERRORS as exc:
-        raise _damaged_gzip(p, exc) from None
 
 
 def _decode(p: Path, data: bytes) -> str:
@@ -232,18 +207,8 @@ def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Re
     return records, rejects
 
 
-def _read_jsonl(
-    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder
-) -> tuple[list[Record], list[dict[str, Any]]]:
-    records, rejects = [], []
-    for part, bad in _jsonl_parts(p, fh, python_literals, decoder, 2**62):
-        records += part
-        rejects += bad
-    return records, rejects
-
-
 def _jsonl_parts(
-    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int
+    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int = 2**62
 ) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
     """The rows of a JSON lines file, `size` lines at a time (and the lines that could not be read)."""
     records, rejects = [], []
@@ -321,7 +286,12 @@ def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict
         reader = pq.ParquetFile(p)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    _check_parquet_schema(p, reader.schema_arrow)
+    binary = [f.name for f in reader.schema_arrow if _holds_binary(f.type)]
+    if binary:
+        raise DataError(
+            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
+            f"decode them to strings (or drop them) before using the file"
+        )
     line = 1
     for batch in reader.iter_batches(batch_size=size):
         rows = batch.to_pylist()
@@ -329,13 +299,17 @@ def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict
         line += len(rows)
 
 
-def _check_parquet_schema(p: Path, schema: Any) -> None:
-    binary = [f.name for f in schema if _holds_binary(f.type)]
-    if binary:
-        raise DataError(
-            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
-            f"decode them to strings (or drop them) before using the file"
-        )
+def _read_parquet(p: Path) -> list[Record]:
+    return [rec for part, _ in _parquet_parts(p, 65536) for rec in part]
+
+
+def _holds_binary(t: Any) -> bool:
+    """A pyarrow type that is or contains bytes (lists, structs and maps are looked into)."""
+    import pyarrow as pa
+
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return True
+    return any(_holds_binary(t.field(i).type) for i in range(t.num_fields))
 
 
 def _decode_cell(value: str) -> Any:
@@ -372,65 +346,26 @@ def _read_csv(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]
     return records, rejects
 
 
-def _read_parquet(p: Path) -> list[Record]:
-    import pyarrow.parquet as pq
+def _read_dataset(name: str, split: str | None, config: str | None, hub: bool) -> list[Record]:
+    """A `datasets` folder (save_to_disk) or a Hub id; every split, in order, unless `split` names one."""
+    import datasets
 
     try:
-        table = pq.read_table(p)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    _check_parquet_schema(p, table.schema)
-    return [Record(r, str(p), i) for i, r in enumerate(table.to_pylist(), start=1)]
-
-
-def _holds_binary(t: Any) -> bool:
-    """A pyarrow type that is or contains bytes (lists and structs are looked into)."""
-    import pyarrow as pa
-
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return True
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _holds_binary(t.value_type)
-    if pa.types.is_struct(t):
-        return any(_holds_binary(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_map(t):
-        return _holds_binary(t.key_type) or _holds_binary(t.item_type)
-    return False
-
-
-def _dataset_records(ds: Any, name: str) -> list[Record]:
-    from datasets import DatasetDict
-
-    if isinstance(ds, DatasetDict):
-        out = []
-        for split_name, part in ds.items():
-            out += [Record(r, f"{name}[{split_name}]", i) for i, r in enumerate(part, start=1)]
-        return out
-    return [Record(r, name, i) for i, r in enumerate(ds, start=1)]
-
-
-def _read_dataset_folder(p: Path, split: str | None) -> list[Record]:
-    from datasets import load_from_disk
-
-    try:
-        ds = load_from_disk(str(p))
-    except Exception as exc:  # datasets raises FileNotFoundError or its own errors
-        raise DataError(f"{p}: not a `datasets` folder saved with save_to_disk ({exc})") from None
-    if split is not None and hasattr(ds, "keys"):
+        ds = datasets.load_dataset(name, config, split=split) if hub else datasets.load_from_disk(name)
+    except Exception as exc:  # offline, unknown id, gated, not a `datasets` folder ...
+        if hub:
+            raise DataError(f"{name}: could not load from the Hugging Face Hub ({exc})") from None
+        raise DataError(f"{name}: not a `datasets` folder saved with save_to_disk ({exc})") from None
+    if split is not None and isinstance(ds, datasets.DatasetDict):
         if split not in ds:
-            raise DataError(f"{p}: no split {split!r}; it has {sorted(ds.keys())}")
+            raise DataError(f"{name}: no split {split!r}; it has {sorted(ds.keys())}")
         ds = ds[split]
-    return _dataset_records(ds, str(p))
-
-
-def _read_hub(repo_id: str, split: str | None, config: str | None = None) -> list[Record]:
-    from datasets import load_dataset
-
-    try:
-        ds = load_dataset(repo_id, config, split=split)
-    except Exception as exc:  # offline, unknown id, gated ...
-        raise DataError(f"{repo_id}: could not load from the Hugging Face Hub ({exc})") from None
-    return _dataset_records(ds, repo_id)
+    parts = ds.items() if isinstance(ds, datasets.DatasetDict) else [(None, ds)]
+    return [
+        Record(r, name if part is None else f"{name}[{part}]", i)
+        for part, rows in parts
+        for i, r in enumerate(rows, start=1)
+    ]
 
 
 def _jsonable_cells(row: dict[str, Any], where: str) -> dict[str, Any]:
