@@ -14,6 +14,7 @@ import base64
 import html
 import io
 import random
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,8 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
-    """(section heading, Markdown lines) pairs; the HTML page renders the same sections."""
+def _sections(s: dict[str, Any]) -> list[tuple[str, list[str], str]]:
+    """(heading, Markdown lines, key of its plot in `_plots`); the HTML page renders the same sections."""
     sections = []
     if s["ledger"]:
         led = s["ledger"]
@@ -189,54 +190,34 @@ def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
         lines += [""] + [f"- {note}" for note in led.get("notes", [])]
         if led["repairs"]:
             lines += ["", "Repairs: " + ", ".join(f"{r} ×{n}" for r, n in led["repairs"].items())]
-        sections.append(("Rows in/out by reason", lines))
+        sections.append(("Rows in/out by reason", lines, "rows"))
     if s["ratings"]:
         keys = sorted({k for v in s["ratings"].values() for k in v}, key=lambda k: _rating_order((k, 0)))
         lines = ["| aspect | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         lines += [
             f"| {a} | " + " | ".join(str(v.get(k, 0)) for k in keys) + " |" for a, v in s["ratings"].items()
         ]
-        sections.append(("Rating distributions per aspect", lines))
+        sections.append(("Rating distributions per aspect", lines, "ratings"))
     d = s["disagreement"]
     if d:
         rate = "n/a" if d["rate"] is None else f"{d['rate']:.1%}"
-        sections.append(
-            (
-                "Strategy disagreement",
-                [
-                    f"`{d['a']}` and `{d['b']}` choose a different response in **{d['different_chosen']} of {d['rows_compared']}** rows ({rate})."
-                ],
-            )
-        )
+        line = f"`{d['a']}` and `{d['b']}` choose a different response in **{d['different_chosen']} of {d['rows_compared']}** rows ({rate})."
+        sections.append(("Strategy disagreement", [line], ""))
     if s["margins"]:
         m = s["margins"]
-        sections.append(
-            (
-                "Margins",
-                [
-                    f"{len(m)} pairs with scores; mean margin {sum(m) / len(m):.3f}; ties (margin 0): **{s['ties']}**"
-                ],
-            )
+        line = (
+            f"{len(m)} pairs with scores; mean margin {sum(m) / len(m):.3f}; ties (margin 0): **{s['ties']}**"
         )
+        sections.append(("Margins", [line], "margins"))
     if s["lengths"]:
         L = s["length"]
-        sections.append(
-            (
-                "Chosen vs rejected length",
-                [
-                    f"mean chars: chosen {L['chosen_mean_chars']:.0f}, rejected {L['rejected_mean_chars']:.0f}; chosen is longer in {L['chosen_longer_share']:.1%} of pairs (length bias DPO can exploit)."
-                ],
-            )
-        )
+        line = f"mean chars: chosen {L['chosen_mean_chars']:.0f}, rejected {L['rejected_mean_chars']:.0f}; chosen is longer in {L['chosen_longer_share']:.1%} of pairs (length bias DPO can exploit)."
+        sections.append(("Chosen vs rejected length", [line], "lengths"))
     if s["wins"]:
         rows = sorted(s["wins"].items(), key=lambda kv: -kv[1]["win_rate"])
-        sections.append(
-            (
-                "Wins per source model",
-                ["| model | chosen | in pairs | win rate |", "|---|---|---|---|"]
-                + [f"| {m} | {w['chosen']} | {w['in_pairs']} | {w['win_rate']:.2f} |" for m, w in rows],
-            )
-        )
+        lines = ["| model | chosen | in pairs | win rate |", "|---|---|---|---|"]
+        lines += [f"| {m} | {w['chosen']} | {w['in_pairs']} | {w['win_rate']:.2f} |" for m, w in rows]
+        sections.append(("Wins per source model", lines, "wins"))
     lines = ["| benchmark | contaminated prompts |", "|---|---|"] + [
         f"| {b} | {n} |" for b, n in s["contamination"].items()
     ]
@@ -247,7 +228,7 @@ def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
         lines.append(
             f"- `{h.get('file', '')}:{h.get('line', h['row'])}` → {top['benchmark']} `{top['item_id']}` ({top['match']}, overlap {top['overlap']}): {top['item_text'][:100]}"
         )
-    sections.append(("Contamination hits", lines))
+    sections.append(("Contamination hits", lines, ""))
     return sections
 
 
@@ -265,14 +246,7 @@ def write_curation_report(
     if out.exists() and not out.is_dir():
         raise NotusError(f"{out} is a file; the report needs a folder (-o REPORT_FOLDER)")
     s = summarize(pairs, rated, ledger, hits, compare)
-    sections, plots = _markdown(s, title), _plots(s)
-    plot_for = {
-        "Rows in/out by reason": "rows",
-        "Rating distributions per aspect": "ratings",
-        "Margins": "margins",
-        "Chosen vs rejected length": "lengths",
-        "Wins per source model": "wins",
-    }
+    plots = _plots(s)
     md = [f"# {title}", ""]
     page = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -280,13 +254,11 @@ def write_curation_report(
         "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    for heading, lines in sections:
+    for heading, lines, plot in _sections(s):
         md += [f"## {heading}", "", *lines, ""]
         page.append(f"<h2>{html.escape(heading)}</h2>" + _html_lines(lines))
-        if plot_for.get(heading) in plots:
-            page.append(
-                f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot_for[heading]]}'>"
-            )
+        if plot in plots:
+            page.append(f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot]}'>")
     page.append("</body></html>")
     paths = {key: out / name for key, name in REPORT_FILES.items()}
     s.pop("lengths")
@@ -303,7 +275,6 @@ def write_curation_report(
 
 def _html_lines(lines: list[str]) -> str:
     """The small Markdown subset used above (tables, bullets, bold, code) as HTML."""
-    import re
 
     def inline(t: str) -> str:
         t = html.escape(t)
@@ -336,7 +307,7 @@ def report_from_input(
     compare: str = "zephyr",
     fmt: str | None = None,
     split: str | None = None,
-) -> dict[str, Path]:
+) -> tuple[dict[str, Path], Any]:
     """Load, curate (binarize with `opts.strategy` for rated input) and write the report; the report's
     paths and the curation result (its rejects are for the caller to write)."""
     from notus.data.pipeline import curate, load
