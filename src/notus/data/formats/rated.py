@@ -12,6 +12,7 @@ def _is_raw_uf(row: dict) -> bool:
     return "instruction" in row and "completions" in row
 
 
+@register("ultrafeedback", "rated", _is_raw_uf, "raw openbmb/UltraFeedback: instruction + completions[]")
 def _raw_uf(row: dict) -> dict:
     if not isinstance(row.get("completions"), list):
         raise RowError(
@@ -19,25 +20,17 @@ def _raw_uf(row: dict) -> dict:
         )
     if "models" in row:
         return row  # nothing to add: the row is not copied (a missing source is repaired, and counted, later)
-    out = dict(row)
-    if "models" not in out:
-        out["models"] = (
-            row["model_names"]
-            if "model_names" in row
-            else [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]
-        )
-    return out
-
-
-register(
-    "ultrafeedback", "rated", _is_raw_uf, _raw_uf, "raw openbmb/UltraFeedback: instruction + completions[]"
-)
+    models = [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]
+    return {**row, "models": row.get("model_names", models)}
 
 
 def _is_distilabel(row: dict) -> bool:
     return "instruction" in row and "generations" in row and "ratings" in row
 
 
+@register(
+    "distilabel_ultrafeedback", "rated", _is_distilabel, "distilabel: instruction + generations[] + ratings[]"
+)
 def _distilabel(row: dict) -> dict:
     gens, ratings = row["generations"], row["ratings"]
     if not isinstance(gens, list) or not isinstance(ratings, list):
@@ -74,14 +67,6 @@ def _distilabel(row: dict) -> dict:
     }
 
 
-register(
-    "distilabel_ultrafeedback",
-    "rated",
-    _is_distilabel,
-    _distilabel,
-    "distilabel: instruction + generations[] + ratings[]",
-)
-
 TAG = {
     name: re.compile(rf"<{name}>(.*?)</{name}>", re.S)
     for name in ("instruction", "response", "score", "critique")
@@ -99,6 +84,13 @@ def _is_critique(row: dict) -> bool:
     )
 
 
+@register(
+    "critique_messages",
+    "rated",
+    _is_critique,
+    "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
+    group=True,
+)
 def _critique(row: dict) -> dict:
     user = next(
         (
@@ -128,13 +120,3 @@ def _critique(row: dict) -> dict:
         "source": row.get("source", "critique"),
         "completions": [completion],
     }
-
-
-register(
-    "critique_messages",
-    "rated",
-    _is_critique,
-    _critique,
-    "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
-    group=True,
-)
