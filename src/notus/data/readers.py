@@ -28,6 +28,7 @@ files for decontamination, evaluation inputs and the `notus run` experiment.
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import gzip
 import io
@@ -70,19 +71,36 @@ def read_records(
 ) -> tuple[list[Record], list[dict[str, Any]]]:
     """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read.
     `allow_nan` reads NaN/Infinity as floats (what Python's `json.dump` writes; e.g. judge scores)."""
+    records, rejects = [], []
+    for part, bad in read_parts(path, split, config=config, allow_nan=allow_nan):
+        records += part
+        rejects += bad
+    return records, rejects
+
+
+def read_parts(
+    path: str | Path,
+    split: str | None = None,
+    size: int = 65536,
+    config: str | None = None,
+    allow_nan: bool = False,
+) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+    """`read_records` a part at a time: JSON lines `size` lines at a time, Parquet `size` rows at a
+    time; any other input is one part."""
     p = Path(path)
     if p.is_dir():
-        return _read_dataset(str(p), split, None, hub=False), []
-    if not p.exists():
-        if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-            return _read_dataset(str(path), split, config, hub=True), []
+        yield _read_dataset(str(p), split, None, hub=False), []
+    elif p.exists():
+        try:
+            yield from _file_parts(p, LENIENT_JSON if allow_nan else STRICT_JSON, size)
+        except OSError as exc:
+            raise DataError(
+                f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
+            ) from None
+    elif HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
+        yield _read_dataset(str(path), split, config, hub=True), []
+    else:
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
-    try:
-        return _read_file(p, LENIENT_JSON if allow_nan else STRICT_JSON)
-    except OSError as exc:
-        raise DataError(
-            f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
-        ) from None
 
 
 def read_rows(path: str | Path, split: str | None = None, config: str | None = None) -> list[Record]:
@@ -98,13 +116,16 @@ def read_rows(path: str | Path, split: str | None = None, config: str | None = N
     return records
 
 
-def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
+def _file_parts(
+    p: Path, decoder: json.JSONDecoder, size: int
+) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
     """By content first (gzip, Parquet, JSON array vs JSON lines), then by the file name."""
     with p.open("rb") as fh:
         head = fh.read(4096)
     name = p.name.lower()
     if head.startswith(PARQUET_MAGIC) or name.endswith(".parquet"):
-        return _read_parquet(p), []
+        yield from _parquet_parts(p, size)
+        return
     unzipped = None  # the whole text of a gzip file
     if head.startswith(GZIP_MAGIC):
         try:
@@ -125,20 +146,21 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         )
     opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
-        return _read_csv(p, p.read_bytes() if unzipped is None else unzipped)
+        yield _read_csv(p, p.read_bytes() if unzipped is None else unzipped)
+        return
     if opening == b"[" or name.endswith(".json"):
-        try:
-            return _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
-        except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
-            pass
+        with contextlib.suppress(_NotOneDocument):  # several JSON values: JSON lines, whatever the name says
+            yield _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
+            return
     with p.open("rb") if unzipped is None else io.BytesIO(unzipped) as fh:
-        records, rejects = next(_jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), decoder))
-    if not records and rejects and opening == b"{":  # one object spread over several lines
-        try:
-            return _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
-        except (_NotOneDocument, DataError):
-            pass
-    return records, rejects
+        parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), decoder, size)
+        first = next(parts)
+        if not first[0] and first[1] and opening == b"{":  # one object spread over several lines
+            with contextlib.suppress(_NotOneDocument, DataError):
+                yield _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
+                return
+        yield first
+        yield from parts
 
 
 def _decode(p: Path, data: bytes) -> str:
@@ -208,7 +230,7 @@ def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Re
 
 
 def _jsonl_parts(
-    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int = 2**62
+    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int
 ) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
     """The rows of a JSON lines file, `size` lines at a time (and the lines that could not be read)."""
     records, rejects = [], []
@@ -251,34 +273,6 @@ def _jsonl_parts(
     yield records, rejects
 
 
-def read_parts(
-    path: str | Path, split: str | None = None, size: int = 65536
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
-    """`read_records` a part at a time: JSON lines (also gzipped) `size` lines at a time, Parquet
-    `size` rows at a time; any other input is one part."""
-    p = Path(path)
-    head = b""
-    if p.is_file():
-        with p.open("rb") as fh:
-            head = fh.read(4096)
-    name = p.name.lower()
-    if head.startswith(PARQUET_MAGIC):
-        yield from _parquet_parts(p, size)
-        return
-    jsonl = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" and not name.endswith((".json", ".csv"))
-    if not jsonl or head.startswith(GZIP_MAGIC):
-        yield read_records(path, split)
-        return
-    with p.open("rb") as fh:
-        parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), STRICT_JSON, size)
-        head_part = next(parts)
-        if not head_part[0] and head_part[1]:  # perhaps one object spread over several lines
-            yield read_records(path, split)
-            return
-        yield head_part
-        yield from parts
-
-
 def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
     import pyarrow.parquet as pq
 
@@ -297,10 +291,6 @@ def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict
         rows = batch.to_pylist()
         yield [Record(r, str(p), i) for i, r in enumerate(rows, start=line)], []
         line += len(rows)
-
-
-def _read_parquet(p: Path) -> list[Record]:
-    return [rec for part, _ in _parquet_parts(p, 65536) for rec in part]
 
 
 def _holds_binary(t: Any) -> bool:
