@@ -14,12 +14,12 @@ import base64
 import html
 import io
 import random
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markdown_it import MarkdownIt
 
 from notus.core.errors import NotusError
 from notus.core.runs import atomic_write, strict_json
@@ -254,9 +254,11 @@ def write_curation_report(
         "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
+    to_html = MarkdownIt("commonmark", {"html": False}).enable("table").render  # raw HTML is escaped
     for heading, lines, plot in _sections(s):
-        md += [f"## {heading}", "", *lines, ""]
-        page.append(f"<h2>{html.escape(heading)}</h2>" + _html_lines(lines))
+        section = [f"## {heading}", "", *lines, ""]
+        md += section
+        page.append(to_html("\n".join(section)))
         if plot in plots:
             page.append(f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot]}'>")
     page.append("</body></html>")
@@ -271,33 +273,6 @@ def write_curation_report(
         with atomic_write(paths[key]) as fh:
             fh.write(text)
     return paths
-
-
-def _html_lines(lines: list[str]) -> str:
-    """The small Markdown subset used above (tables, bullets, bold, code) as HTML."""
-
-    def inline(t: str) -> str:
-        t = html.escape(t)
-        return re.sub(r"`([^`]*)`", r"<code>\1</code>", re.sub(r"\*\*([^*]*)\*\*", r"<b>\1</b>", t))
-
-    out, table = [], []
-    for line in [*lines, ""]:
-        if line.startswith("|"):
-            if not set(line) <= set("|-"):
-                table.append(
-                    "<tr>"
-                    + "".join(f"<td>{inline(c.strip())}</td>" for c in line.strip("|").split("|"))
-                    + "</tr>"
-                )
-            continue
-        if table:
-            out.append("<table>" + "".join(table) + "</table>")
-            table = []
-        if line.startswith("- "):
-            out.append(f"<li>{inline(line[2:])}</li>")
-        elif line:
-            out.append(f"<p>{inline(line)}</p>")
-    return "\n".join(out)
 
 
 def report_from_input(
