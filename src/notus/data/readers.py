@@ -221,11 +221,8 @@ def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Re
         if isinstance(value, dict):
             records.append(Record(value, str(p), i))
         else:
-            rejects.append(
-                reject(
-                    str(p), i, "<item>", f"item {i} is a {type(value).__name__}, expected an object", value
-                )
-            )
+            why = f"item {i} is a {type(value).__name__}, expected an object"
+            rejects.append(reject(str(p), i, "<item>", why, value))
     return records, rejects
 
 

@@ -45,17 +45,15 @@ def _distilabel(row: dict) -> dict:
     aspect = str(row.get("aspect") or "overall_rating").replace("-", "_")
     completions = []
     for i, text in enumerate(gens):
-        rating = ratings[i]
+        rating = "N/A" if ratings[i] is None else str(ratings[i])
+        why = rationales[i] if i < len(rationales) else ""
+        model = models[i] if i < len(models) else ""
+        annotations = {aspect: {"Rating": rating, "Rationale": why}}
         completions.append(
             {
-                "model": models[i] if i < len(models) else "",
+                "model": model,
                 "response": text,
-                "annotations": {
-                    aspect: {
-                        "Rating": "N/A" if rating is None else str(rating),
-                        "Rationale": rationales[i] if i < len(rationales) else "",
-                    }
-                },
+                "annotations": annotations,
                 "overall_score": None,
                 "critique": "",
             }
