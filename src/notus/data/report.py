@@ -131,15 +131,11 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
 
     out = {}
     if s["ledger"]:
-        reasons = {
-            "rows out": s["ledger"]["rows_out"],
-            **s["ledger"]["filtered"],
-            "quarantined": s["ledger"]["quarantined"],
-        }
+        led = s["ledger"]
+        reasons = {"rows out": led["rows_out"], **led["filtered"], "quarantined": led["quarantined"]}
         fig, ax = plt.subplots(figsize=(7, 0.4 * len(reasons) + 1))
         ax.barh(list(reasons)[::-1], list(reasons.values())[::-1], color="#4c72b0")
-        ax.set_xlabel("rows")
-        ax.set_title("Rows in/out by reason")
+        ax.set(xlabel="rows", title="Rows in/out by reason")
         out["rows"] = _png(fig)
     if s["ratings"]:
         aspects = list(s["ratings"])
@@ -153,8 +149,7 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
     if s["margins"]:
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.hist(s["margins"], bins=20, color="#c44e52")
-        ax.set_xlabel("score_chosen - score_rejected")
-        ax.set_title("Margin histogram")
+        ax.set(xlabel="score_chosen - score_rejected", title="Margin histogram")
         out["margins"] = _png(fig)
     if s["lengths"]:
         fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -162,16 +157,14 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
         ax.scatter(ys, xs, s=6, alpha=0.5)
         top = max(max(xs), max(ys), 1)
         ax.plot([0, top], [0, top], color="grey", lw=1)
-        ax.set_xlabel("rejected length (chars)")
-        ax.set_ylabel("chosen length (chars)")
+        ax.set(xlabel="rejected length (chars)", ylabel="chosen length (chars)")
         ax.set_title("Chosen vs rejected length")
         out["lengths"] = _png(fig)
     if s["wins"]:
         models = sorted(s["wins"], key=lambda m: -s["wins"][m]["win_rate"])[:25]
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(models) + 1))
         ax.barh(models[::-1], [s["wins"][m]["win_rate"] for m in models][::-1], color="#8172b2")
-        ax.set_xlabel("share of its pairs where it is chosen")
-        ax.set_title("Wins per source model")
+        ax.set(xlabel="share of its pairs where it is chosen", title="Wins per source model")
         out["wins"] = _png(fig)
     return out
 
