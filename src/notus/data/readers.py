@@ -16,8 +16,8 @@ Rules (documented in docs/data.md):
 - The content decides, not the name: a file starting with `[` is a JSON array, a `.json` file that
   holds JSON lines is read as JSON lines, gzip is recognised by its magic bytes (any name), and so is
   Parquet; zip archives and other binary files are refused with a clear error.
-- CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
-- CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
+- CSV: any cell size; an unclosed quote is an error naming the line where its row starts; cells that
+  hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
   but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`
   (`config` names its configuration).
@@ -301,10 +301,8 @@ def _holds_binary(t: Any) -> bool:
 
 def _decode_cell(value: str) -> Any:
     if value[:1] in "[{":
-        try:
+        with contextlib.suppress(ValueError, RecursionError):  # text that only looks like JSON stays text
             return STRICT_JSON.decode(value)
-        except (ValueError, RecursionError):  # text that only looks like JSON stays text
-            return value
     return value
 
 

@@ -80,13 +80,8 @@ def summarize(
         if p.get("score_chosen") is not None and p.get("score_rejected") is not None
     ]
     lengths = [(len(_text(p["chosen"])), len(_text(p["rejected"]))) for p in pairs]
-    appearances, wins = Counter(), Counter()
-    for p in pairs:
-        for side in ("chosen", "rejected"):
-            model = p.get(f"{side}_model") or ""
-            if model:
-                appearances[model] += 1
-                wins[model] += side == "chosen"
+    wins = Counter(m for p in pairs if (m := p.get("chosen_model")))
+    appearances = wins + Counter(m for p in pairs if (m := p.get("rejected_model")))
     contamination = Counter(h["hits"][0]["benchmark"] for h in hits or [])
     return {
         "ledger": ledger.as_dict() if ledger is not None else None,

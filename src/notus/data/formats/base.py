@@ -83,21 +83,16 @@ def messages(value: Any, field: str, default_role: str = "assistant") -> list[di
         raise RowError(field, f"{field} is a {type(value).__name__}; expected text or a list of messages")
     out = []
     for i, m in enumerate(value):
+        at = f"{field}[{i}]"
         if not isinstance(m, dict):
-            raise RowError(
-                f"{field}[{i}]", f"{field}[{i}] is a {type(m).__name__}; expected a message object"
-            )
+            raise RowError(at, f"{at} is a {type(m).__name__}; expected a message object")
         role = m.get("role", m.get("from"))
         content = m.get("content", m.get("value"))
         role = SHAREGPT_ROLES.get(role, role)
         if role not in ROLES:
-            raise RowError(
-                f"{field}[{i}].role", f"{field}[{i}] has role {role!r}; expected one of {sorted(ROLES)}"
-            )
+            raise RowError(f"{at}.role", f"{at} has role {role!r}; expected one of {sorted(ROLES)}")
         if not isinstance(content, str):
-            raise RowError(
-                f"{field}[{i}].content", f"{field}[{i}].content is {type(content).__name__}, not text"
-            )
+            raise RowError(f"{at}.content", f"{at}.content is {type(content).__name__}, not text")
         out.append({"role": role, "content": content})
     return out
 
