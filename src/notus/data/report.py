@@ -169,12 +169,9 @@ def _sections(s: dict[str, Any]) -> list[tuple[str, list[str], str]]:
     sections = []
     if s["ledger"]:
         led = s["ledger"]
-        lines = [
-            f"rows in **{led['rows_in']}** = rows out **{led['rows_out']}** + filtered **{sum(led['filtered'].values())}** + quarantined **{led['quarantined']}**",
-            "",
-            "| reason | rows |",
-            "|---|---|",
-        ] + [f"| {r} | {n} |" for r, n in led["filtered"].items()]
+        total = f"rows in **{led['rows_in']}** = rows out **{led['rows_out']}** + filtered **{sum(led['filtered'].values())}** + quarantined **{led['quarantined']}**"
+        lines = [total, "", "| reason | rows |", "|---|---|"]
+        lines += [f"| {r} | {n} |" for r, n in led["filtered"].items()]
         lines += [""] + [f"- {note}" for note in led.get("notes", [])]
         if led["repairs"]:
             lines += ["", "Repairs: " + ", ".join(f"{r} ×{n}" for r, n in led["repairs"].items())]
@@ -206,9 +203,8 @@ def _sections(s: dict[str, Any]) -> list[tuple[str, list[str], str]]:
         lines = ["| model | chosen | in pairs | win rate |", "|---|---|---|---|"]
         lines += [f"| {m} | {w['chosen']} | {w['in_pairs']} | {w['win_rate']:.2f} |" for m, w in rows]
         sections.append(("Wins per source model", lines, "wins"))
-    lines = ["| benchmark | contaminated prompts |", "|---|---|"] + [
-        f"| {b} | {n} |" for b, n in s["contamination"].items()
-    ]
+    lines = ["| benchmark | contaminated prompts |", "|---|---|"]
+    lines += [f"| {b} | {n} |" for b, n in s["contamination"].items()]
     if not s["contamination"]:
         lines = ["No contamination hits" + (" (no benchmarks given)" if s["ledger"] is None else "") + "."]
     for h in s["hits"][:20]:

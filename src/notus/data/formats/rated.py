@@ -71,14 +71,18 @@ TAG = {
 }
 
 
+def _content(message: dict) -> str:
+    return str(message.get("content", ""))
+
+
 def _is_critique(row: dict) -> bool:
     msgs = row.get("messages")
     return (
         isinstance(msgs, list)
         and len(msgs) >= 2
         and all(isinstance(m, dict) for m in msgs)
-        and any("<instruction>" in str(m.get("content", "")) for m in msgs)
-        and any("<score>" in str(m.get("content", "")) for m in msgs if m.get("role") == "assistant")
+        and any("<instruction>" in _content(m) for m in msgs)
+        and any("<score>" in _content(m) for m in msgs if m.get("role") == "assistant")
     )
 
 
@@ -90,15 +94,9 @@ def _is_critique(row: dict) -> bool:
     group=True,
 )
 def _critique(row: dict) -> dict:
-    user = next(
-        (
-            str(m.get("content", ""))
-            for m in row["messages"]
-            if m.get("role") == "user" and "<instruction>" in str(m.get("content", ""))
-        ),
-        "",
-    )
-    answer = next((str(m.get("content", "")) for m in row["messages"] if m.get("role") == "assistant"), "")
+    msgs = row["messages"]
+    user = next((_content(m) for m in msgs if m.get("role") == "user" and "<instruction>" in _content(m)), "")
+    answer = next((_content(m) for m in msgs if m.get("role") == "assistant"), "")
     found = {k: TAG[k].search(user if k in ("instruction", "response") else answer) for k in TAG}
     for key in ("instruction", "response", "score"):
         if found[key] is None:
