@@ -55,8 +55,7 @@ def dataset_card(repo_id: str, splits: dict[str, int], curation: dict[str, Any])
         size_categories=[size],
         source_datasets=[source] if source and not looks_local(source) else None,
     )
-    options = curation.get("options") or {}
-    strategy = options.get("strategy")
+    strategy = (curation.get("options") or {}).get("strategy")
     what = f"binarized with the `{strategy}` strategy" if strategy else "curated"
     return DatasetCard.from_template(
         data,

@@ -3,7 +3,6 @@ folders and Hub ids. Every row keeps where it came from (file, line) so errors c
 
     records, rejects = read_records("data.jsonl")   # rows that cannot be read are quarantined
     records = read_rows("questions.jsonl")          # ... or an error naming file:line (no rejects file)
-    notus data inspect INPUT                    # reads through here
     write_rows(rows, "out.parquet")
 
 Rules (documented in docs/data.md):
@@ -21,8 +20,7 @@ Rules (documented in docs/data.md):
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
   but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`
   (`config` names its configuration).
-Every stage reads data files through here: curation, training data, feedback prompts, benchmark
-files for decontamination, evaluation inputs and the `notus run` experiment.
+Every stage (curation, training, feedback, decontamination, evaluation, `notus run`) reads through here.
 """
 
 from __future__ import annotations
@@ -64,11 +62,12 @@ def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> di
 
 ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "chosen", "question"})
 GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
+Part = tuple[list[Record], list[dict[str, Any]]]  # the rows read and the rejects (rows that could not be)
 
 
 def read_records(
     path: str | Path, split: str | None = None, config: str | None = None, allow_nan: bool = False
-) -> tuple[list[Record], list[dict[str, Any]]]:
+) -> Part:
     """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read.
     `allow_nan` reads NaN/Infinity as floats (what Python's `json.dump` writes; e.g. judge scores)."""
     records, rejects = [], []
@@ -84,7 +83,7 @@ def read_parts(
     size: int = 65536,
     config: str | None = None,
     allow_nan: bool = False,
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+) -> Iterator[Part]:
     """`read_records` a part at a time: JSON lines `size` lines at a time, Parquet `size` rows at a
     time; any other input is one part."""
     p = Path(path)
@@ -116,9 +115,7 @@ def read_rows(path: str | Path, split: str | None = None, config: str | None = N
     return records
 
 
-def _file_parts(
-    p: Path, decoder: json.JSONDecoder, size: int
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+def _file_parts(p: Path, decoder: json.JSONDecoder, size: int) -> Iterator[Part]:
     """By content first (gzip, Parquet, JSON array vs JSON lines), then by the file name."""
     with p.open("rb") as fh:
         head = fh.read(4096)
@@ -191,7 +188,7 @@ class _NotOneDocument(Exception):
     """The text holds several JSON values one after another (JSON lines)."""
 
 
-def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> Part:
     text = _decode(p, data)
     try:
         data = decoder.decode(text)
@@ -228,7 +225,7 @@ def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Re
 
 def _jsonl_parts(
     p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+) -> Iterator[Part]:
     """The rows of a JSON lines file, `size` lines at a time (and the lines that could not be read)."""
     records, rejects = [], []
     offset = 0  # of the line in the file
@@ -270,7 +267,7 @@ def _jsonl_parts(
     yield records, rejects
 
 
-def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+def _parquet_parts(p: Path, size: int) -> Iterator[Part]:
     import pyarrow.parquet as pq
 
     try:
@@ -306,7 +303,7 @@ def _decode_cell(value: str) -> Any:
     return value
 
 
-def _read_csv(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_csv(p: Path, data: bytes) -> Part:
     """CSV rows (one cell may be as large as the file); an unclosed quote is an error, not one row."""
     records, rejects = [], []
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -345,12 +342,10 @@ def _read_dataset(name: str, split: str | None, config: str | None, hub: bool) -
         if split not in ds:
             raise DataError(f"{name}: no split {split!r}; it has {sorted(ds.keys())}")
         ds = ds[split]
-    parts = ds.items() if isinstance(ds, datasets.DatasetDict) else [(None, ds)]
-    return [
-        Record(r, name if part is None else f"{name}[{part}]", i)
-        for part, rows in parts
-        for i, r in enumerate(rows, start=1)
-    ]
+    parts = (
+        [(f"{name}[{k}]", v) for k, v in ds.items()] if isinstance(ds, datasets.DatasetDict) else [(name, ds)]
+    )
+    return [Record(r, where, i) for where, rows in parts for i, r in enumerate(rows, start=1)]
 
 
 def _jsonable_cells(row: dict[str, Any], where: str) -> dict[str, Any]:

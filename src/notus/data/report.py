@@ -46,13 +46,8 @@ def disagreement(rated: list[dict[str, Any]], a: str = "notus", b: str = "zephyr
     chosen_a, chosen_b = ({int(r): int(c) for r, c in zip(p.row, p.chosen)} for p in picked)
     both = chosen_a.keys() & chosen_b.keys()
     differ = sum(chosen_a[r] != chosen_b[r] for r in both)
-    return {
-        "a": a,
-        "b": b,
-        "rows_compared": len(both),
-        "different_chosen": differ,
-        "rate": differ / len(both) if both else None,
-    }
+    rate = differ / len(both) if both else None
+    return {"a": a, "b": b, "rows_compared": len(both), "different_chosen": differ, "rate": rate}
 
 
 def summarize(
@@ -179,9 +174,7 @@ def _sections(s: dict[str, Any]) -> list[tuple[str, list[str], str]]:
     if s["ratings"]:
         keys = sorted({k for v in s["ratings"].values() for k in v}, key=lambda k: _rating_order((k, 0)))
         lines = ["| aspect | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        lines += [
-            f"| {a} | " + " | ".join(str(v.get(k, 0)) for k in keys) + " |" for a, v in s["ratings"].items()
-        ]
+        lines += [f"| {a} | {' | '.join(str(v.get(k, 0)) for k in keys)} |" for a, v in s["ratings"].items()]
         sections.append(("Rating distributions per aspect", lines, "ratings"))
     d = s["disagreement"]
     if d:

@@ -41,10 +41,6 @@ def _is_trl_unpaired(row: dict) -> bool:
 @register("trl_unpaired", "unpaired", _is_trl_unpaired, "TRL unpaired/KTO: prompt + completion + label")
 def _trl_unpaired(row: dict) -> dict:
     prompt = messages(row.get("prompt", []), "prompt", default_role="user")
+    completion = messages(row["completion"], "completion")
     extra = {k: v for k, v in row.items() if k not in ("prompt", "completion", "label")}
-    return {
-        "prompt": prompt,
-        "completion": messages(row["completion"], "completion"),
-        "label": _label(row["label"]),
-        **extra,
-    }
+    return {"prompt": prompt, "completion": completion, "label": _label(row["label"]), **extra}
