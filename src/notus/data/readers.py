@@ -123,15 +123,11 @@ def _file_parts(p: Path, decoder: json.JSONDecoder, size: int) -> Iterator[Part]
     if head.startswith(PARQUET_MAGIC) or name.endswith(".parquet"):
         yield from _parquet_parts(p, size)
         return
-    unzipped = None  # the whole text of a gzip file
-    if head.startswith(GZIP_MAGIC):
-        try:
-            unzipped = gzip.decompress(p.read_bytes())
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(
-                f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`"
-            ) from None
-        name, head = name.removesuffix(".gz"), unzipped[:4096]
+    compressed = head.startswith(GZIP_MAGIC)
+    if compressed:  # JSON lines are streamed from the gzip file; CSV and JSON are read whole
+        with _gzip_errors(p), gzip.open(p, "rb") as fh:
+            head = fh.read(4096)
+        name = name.removesuffix(".gz")
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(
             f"{p}: UTF-16 text, which is not UTF-8; re-encode it (e.g. `iconv -f utf-16 -t utf-8`)"
@@ -141,23 +137,39 @@ def _file_parts(p: Path, decoder: json.JSONDecoder, size: int) -> Iterator[Part]
         raise DataError(
             f"{p}: {what}, not JSON lines, JSON, CSV or Parquet; unpack or export it as .jsonl first"
         )
+
+    def whole() -> bytes:
+        with _gzip_errors(p):
+            return gzip.decompress(p.read_bytes()) if compressed else p.read_bytes()
+
     opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
-        yield _read_csv(p, p.read_bytes() if unzipped is None else unzipped)
+        yield _read_csv(p, whole())
         return
     if opening == b"[" or name.endswith(".json"):
         with contextlib.suppress(_NotOneDocument):  # several JSON values: JSON lines, whatever the name says
-            yield _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
+            yield _read_json(p, whole(), decoder)
             return
-    with p.open("rb") if unzipped is None else io.BytesIO(unzipped) as fh:
+    with _gzip_errors(p), gzip.open(p, "rb") if compressed else p.open("rb") as fh:
         parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), decoder, size)
         first = next(parts)
         if not first[0] and first[1] and opening == b"{":  # one object spread over several lines
             with contextlib.suppress(_NotOneDocument, DataError):
-                yield _read_json(p, p.read_bytes() if unzipped is None else unzipped, decoder)
+                yield _read_json(p, whole(), decoder)
                 return
         yield first
         yield from parts
+
+
+@contextlib.contextmanager
+def _gzip_errors(p: Path) -> Iterator[None]:
+    """A damaged gzip file (found when it is opened or part-way through) as one DataError."""
+    try:
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(
+            f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`"
+        ) from None
 
 
 def _decode(p: Path, data: bytes) -> str:
