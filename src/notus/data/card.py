@@ -37,6 +37,8 @@ Load it with `datasets.load_dataset("{{ repo_id }}")`; train on it with
 `notus train dpo RECIPE --dataset {{ repo_id }}` or a recipe whose `dataset_mixture` names it.
 """
 
+SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")]  # Hub size_categories
+
 
 def dataset_card(repo_id: str, splits: dict[str, int], curation: dict[str, Any]) -> Any:
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -45,15 +47,7 @@ def dataset_card(repo_id: str, splits: dict[str, int], curation: dict[str, Any])
 
     source = str(curation.get("input", ""))
     total = sum(splits.values())
-    size = (
-        "n<1K"
-        if total < 1_000
-        else "1K<n<10K"
-        if total < 10_000
-        else "10K<n<100K"
-        if total < 100_000
-        else "100K<n<1M"
-    )
+    size = next((label for limit, label in SIZES if total < limit), "100K<n<1M")
     data = DatasetCardData(
         license=curation.get("license") or "other",
         tags=["notus", "dpo", "preference", "ultrafeedback"],
@@ -61,8 +55,7 @@ def dataset_card(repo_id: str, splits: dict[str, int], curation: dict[str, Any])
         size_categories=[size],
         source_datasets=[source] if source and not looks_local(source) else None,
     )
-    options = curation.get("options") or {}
-    strategy = options.get("strategy")
+    strategy = (curation.get("options") or {}).get("strategy")
     what = f"binarized with the `{strategy}` strategy" if strategy else "curated"
     return DatasetCard.from_template(
         data,

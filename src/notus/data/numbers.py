@@ -1,8 +1,7 @@
 """Range checks for numbers that reach a score, a filter or a model call, reported all at once.
 
-    problems = [p for p in (in_range("--ngram", args.ngram, 1, integer=True),
-                            in_range("--min-overlap", args.min_overlap, 0, 1, low_open=True)) if p]
-    if problems: raise NotusError("; ".join(problems))
+    found = problems(in_range("--ngram", args.ngram, 1, integer=True), in_range("--top-p", top_p, 0, 1))
+    if found: raise NotusError("; ".join(found))
 
 A bool is not a number here (`True` is not 1), NaN and infinities are never in range.
 """

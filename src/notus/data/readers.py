@@ -3,7 +3,6 @@ folders and Hub ids. Every row keeps where it came from (file, line) so errors c
 
     records, rejects = read_records("data.jsonl")   # rows that cannot be read are quarantined
     records = read_rows("questions.jsonl")          # ... or an error naming file:line (no rejects file)
-    notus data inspect INPUT                    # reads through here
     write_rows(rows, "out.parquet")
 
 Rules (documented in docs/data.md):
@@ -16,18 +15,18 @@ Rules (documented in docs/data.md):
 - The content decides, not the name: a file starting with `[` is a JSON array, a `.json` file that
   holds JSON lines is read as JSON lines, gzip is recognised by its magic bytes (any name), and so is
   Parquet; zip archives and other binary files are refused with a clear error.
-- CSV: any cell size; an unclosed quote is an error naming the line where its row starts.
-- CSV: cells that hold JSON lists/objects (as written by `write_rows`) are decoded.
+- CSV: any cell size; an unclosed quote is an error naming the line where its row starts; cells that
+  hold JSON lists/objects (as written by `write_rows`) are decoded.
 - A folder is read with `datasets.load_from_disk` (all splits, in order); a path that does not exist
   but looks like `owner/name` is loaded from the Hugging Face Hub with `datasets.load_dataset`
   (`config` names its configuration).
-Every stage reads data files through here: curation, training data, feedback prompts, benchmark
-files for decontamination, evaluation inputs and the `notus run` experiment.
+Every stage (curation, training, feedback, decontamination, evaluation, `notus run`) reads through here.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import gzip
 import io
@@ -63,26 +62,44 @@ def reject(file: str, line: int, field: str, reason: str, raw: Any = None) -> di
 
 ROW_KEYS = frozenset({"instruction", "prompt", "messages", "conversations", "chosen", "question"})
 GZIP_MAGIC, PARQUET_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PAR1", b"PK\x03\x04"
+Part = tuple[list[Record], list[dict[str, Any]]]  # the rows read and the rejects (rows that could not be)
 
 
 def read_records(
     path: str | Path, split: str | None = None, config: str | None = None, allow_nan: bool = False
-) -> tuple[list[Record], list[dict[str, Any]]]:
+) -> Part:
     """All rows of a file/folder/Hub id as Records, plus the inputs that could not be read.
     `allow_nan` reads NaN/Infinity as floats (what Python's `json.dump` writes; e.g. judge scores)."""
+    records, rejects = [], []
+    for part, bad in read_parts(path, split, config=config, allow_nan=allow_nan):
+        records += part
+        rejects += bad
+    return records, rejects
+
+
+def read_parts(
+    path: str | Path,
+    split: str | None = None,
+    size: int = 65536,
+    config: str | None = None,
+    allow_nan: bool = False,
+) -> Iterator[Part]:
+    """`read_records` a part at a time: JSON lines `size` lines at a time, Parquet `size` rows at a
+    time; any other input is one part."""
     p = Path(path)
     if p.is_dir():
-        return _read_dataset_folder(p, split), []
-    if not p.exists():
-        if HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-            return _read_hub(str(path), split, config), []
+        yield _read_dataset(str(p), split, None, hub=False), []
+    elif p.exists():
+        try:
+            yield from _file_parts(p, LENIENT_JSON if allow_nan else STRICT_JSON, size)
+        except OSError as exc:
+            raise DataError(
+                f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
+            ) from None
+    elif HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
+        yield _read_dataset(str(path), split, config, hub=True), []
+    else:
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
-    try:
-        return _read_file(p, LENIENT_JSON if allow_nan else STRICT_JSON)
-    except OSError as exc:
-        raise DataError(
-            f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
-        ) from None
 
 
 def read_rows(path: str | Path, split: str | None = None, config: str | None = None) -> list[Record]:
@@ -98,17 +115,19 @@ def read_rows(path: str | Path, split: str | None = None, config: str | None = N
     return records
 
 
-def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
+def _file_parts(p: Path, decoder: json.JSONDecoder, size: int) -> Iterator[Part]:
     """By content first (gzip, Parquet, JSON array vs JSON lines), then by the file name."""
     with p.open("rb") as fh:
         head = fh.read(4096)
     name = p.name.lower()
     if head.startswith(PARQUET_MAGIC) or name.endswith(".parquet"):
-        return _read_parquet(p), []
+        yield from _parquet_parts(p, size)
+        return
     compressed = head.startswith(GZIP_MAGIC)
-    if compressed:
+    if compressed:  # JSON lines are streamed from the gzip file; CSV and JSON are read whole
+        with _gzip_errors(p), gzip.open(p, "rb") as fh:
+            head = fh.read(4096)
         name = name.removesuffix(".gz")
-        head = _gunzip_head(p)
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(
             f"{p}: UTF-16 text, which is not UTF-8; re-encode it (e.g. `iconv -f utf-16 -t utf-8`)"
@@ -118,52 +137,39 @@ def _read_file(p: Path, decoder: json.JSONDecoder) -> tuple[list[Record], list[d
         raise DataError(
             f"{p}: {what}, not JSON lines, JSON, CSV or Parquet; unpack or export it as .jsonl first"
         )
+
+    def whole() -> bytes:
+        with _gzip_errors(p):
+            return gzip.decompress(p.read_bytes()) if compressed else p.read_bytes()
+
     opening = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if name.endswith(".csv"):
-        return _read_csv(p, _read_bytes(p, compressed))
+        yield _read_csv(p, whole())
+        return
     if opening == b"[" or name.endswith(".json"):
-        data = _read_bytes(p, compressed)
-        try:
-            return _read_json(p, data, decoder)
-        except _NotOneDocument:  # several JSON values: JSON lines, whatever the name says
-            pass
+        with contextlib.suppress(_NotOneDocument):  # several JSON values: JSON lines, whatever the name says
+            yield _read_json(p, whole(), decoder)
+            return
+    with _gzip_errors(p), gzip.open(p, "rb") if compressed else p.open("rb") as fh:
+        parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), decoder, size)
+        first = next(parts)
+        if not first[0] and first[1] and opening == b"{":  # one object spread over several lines
+            with contextlib.suppress(_NotOneDocument, DataError):
+                yield _read_json(p, whole(), decoder)
+                return
+        yield first
+        yield from parts
+
+
+@contextlib.contextmanager
+def _gzip_errors(p: Path) -> Iterator[None]:
+    """A damaged gzip file (found when it is opened or part-way through) as one DataError."""
     try:
-        with gzip.open(p, "rb") if compressed else p.open("rb") as fh:
-            records, rejects = _read_jsonl(p, fh, name.endswith(".pydict.jsonl"), decoder)
-    except GZIP_ERRORS as exc:
-        if not compressed:
-            raise
-        raise _damaged_gzip(p, exc) from None
-    if not records and rejects and opening == b"{":  # one object spread over several lines
-        try:
-            return _read_json(p, _read_bytes(p, compressed), decoder)
-        except (_NotOneDocument, DataError):
-            pass
-    return records, rejects
-
-
-GZIP_ERRORS = (OSError, EOFError, zlib.error)
-
-
-def _damaged_gzip(p: Path, exc: BaseException) -> DataError:
-    return DataError(f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`")
-
-
-def _gunzip_head(p: Path) -> bytes:
-    try:
-        with gzip.open(p, "rb") as fh:
-            return fh.read(4096)
-    except GZIP_ERRORS as exc:
-        raise _damaged_gzip(p, exc) from None
-
-
-def _read_bytes(p: Path, compressed: bool) -> bytes:
-    if not compressed:
-        return p.read_bytes()
-    try:
-        return gzip.decompress(p.read_bytes())
-    except GZIP_ERRORS as exc:
-        raise _damaged_gzip(p, exc) from None
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(
+            f"{p}: a damaged gzip file ({exc}); re-create it, or check it with `gunzip -t`"
+        ) from None
 
 
 def _decode(p: Path, data: bytes) -> str:
@@ -194,7 +200,7 @@ class _NotOneDocument(Exception):
     """The text holds several JSON values one after another (JSON lines)."""
 
 
-def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> Part:
     text = _decode(p, data)
     try:
         data = decoder.decode(text)
@@ -224,27 +230,14 @@ def _read_json(p: Path, data: bytes, decoder: json.JSONDecoder) -> tuple[list[Re
         if isinstance(value, dict):
             records.append(Record(value, str(p), i))
         else:
-            rejects.append(
-                reject(
-                    str(p), i, "<item>", f"item {i} is a {type(value).__name__}, expected an object", value
-                )
-            )
-    return records, rejects
-
-
-def _read_jsonl(
-    p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder
-) -> tuple[list[Record], list[dict[str, Any]]]:
-    records, rejects = [], []
-    for part, bad in _jsonl_parts(p, fh, python_literals, decoder, 2**62):
-        records += part
-        rejects += bad
+            why = f"item {i} is a {type(value).__name__}, expected an object"
+            rejects.append(reject(str(p), i, "<item>", why, value))
     return records, rejects
 
 
 def _jsonl_parts(
     p: Path, fh: IO[bytes], python_literals: bool, decoder: json.JSONDecoder, size: int
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+) -> Iterator[Part]:
     """The rows of a JSON lines file, `size` lines at a time (and the lines that could not be read)."""
     records, rejects = [], []
     offset = 0  # of the line in the file
@@ -286,42 +279,19 @@ def _jsonl_parts(
     yield records, rejects
 
 
-def read_parts(
-    path: str | Path, split: str | None = None, size: int = 65536
-) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
-    """`read_records` a part at a time: JSON lines (also gzipped) `size` lines at a time, Parquet
-    `size` rows at a time; any other input is one part."""
-    p = Path(path)
-    head = b""
-    if p.is_file():
-        with p.open("rb") as fh:
-            head = fh.read(4096)
-    name = p.name.lower()
-    if head.startswith(PARQUET_MAGIC):
-        yield from _parquet_parts(p, size)
-        return
-    jsonl = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{" and not name.endswith((".json", ".csv"))
-    if not jsonl or head.startswith(GZIP_MAGIC):
-        yield read_records(path, split)
-        return
-    with p.open("rb") as fh:
-        parts = _jsonl_parts(p, fh, name.endswith(".pydict.jsonl"), STRICT_JSON, size)
-        head_part = next(parts)
-        if not head_part[0] and head_part[1]:  # perhaps one object spread over several lines
-            yield read_records(path, split)
-            return
-        yield head_part
-        yield from parts
-
-
-def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict[str, Any]]]]:
+def _parquet_parts(p: Path, size: int) -> Iterator[Part]:
     import pyarrow.parquet as pq
 
     try:
         reader = pq.ParquetFile(p)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    _check_parquet_schema(p, reader.schema_arrow)
+    binary = [f.name for f in reader.schema_arrow if _holds_binary(f.type)]
+    if binary:
+        raise DataError(
+            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
+            f"decode them to strings (or drop them) before using the file"
+        )
     line = 1
     for batch in reader.iter_batches(batch_size=size):
         rows = batch.to_pylist()
@@ -329,25 +299,23 @@ def _parquet_parts(p: Path, size: int) -> Iterator[tuple[list[Record], list[dict
         line += len(rows)
 
 
-def _check_parquet_schema(p: Path, schema: Any) -> None:
-    binary = [f.name for f in schema if _holds_binary(f.type)]
-    if binary:
-        raise DataError(
-            f"{p}: column(s) {', '.join(binary)} hold binary data (bytes), not text; "
-            f"decode them to strings (or drop them) before using the file"
-        )
+def _holds_binary(t: Any) -> bool:
+    """A pyarrow type that is or contains bytes (lists, structs and maps are looked into)."""
+    import pyarrow as pa
+
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return True
+    return any(_holds_binary(t.field(i).type) for i in range(t.num_fields))
 
 
 def _decode_cell(value: str) -> Any:
     if value[:1] in "[{":
-        try:
+        with contextlib.suppress(ValueError, RecursionError):  # text that only looks like JSON stays text
             return STRICT_JSON.decode(value)
-        except (ValueError, RecursionError):  # text that only looks like JSON stays text
-            return value
     return value
 
 
-def _read_csv(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]:
+def _read_csv(p: Path, data: bytes) -> Part:
     """CSV rows (one cell may be as large as the file); an unclosed quote is an error, not one row."""
     records, rejects = [], []
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -372,65 +340,24 @@ def _read_csv(p: Path, data: bytes) -> tuple[list[Record], list[dict[str, Any]]]
     return records, rejects
 
 
-def _read_parquet(p: Path) -> list[Record]:
-    import pyarrow.parquet as pq
+def _read_dataset(name: str, split: str | None, config: str | None, hub: bool) -> list[Record]:
+    """A `datasets` folder (save_to_disk) or a Hub id; every split, in order, unless `split` names one."""
+    import datasets
 
     try:
-        table = pq.read_table(p)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise DataError(f"{p}: not a readable Parquet file ({exc})") from None
-    _check_parquet_schema(p, table.schema)
-    return [Record(r, str(p), i) for i, r in enumerate(table.to_pylist(), start=1)]
-
-
-def _holds_binary(t: Any) -> bool:
-    """A pyarrow type that is or contains bytes (lists and structs are looked into)."""
-    import pyarrow as pa
-
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return True
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _holds_binary(t.value_type)
-    if pa.types.is_struct(t):
-        return any(_holds_binary(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_map(t):
-        return _holds_binary(t.key_type) or _holds_binary(t.item_type)
-    return False
-
-
-def _dataset_records(ds: Any, name: str) -> list[Record]:
-    from datasets import DatasetDict
-
-    if isinstance(ds, DatasetDict):
-        out = []
-        for split_name, part in ds.items():
-            out += [Record(r, f"{name}[{split_name}]", i) for i, r in enumerate(part, start=1)]
-        return out
-    return [Record(r, name, i) for i, r in enumerate(ds, start=1)]
-
-
-def _read_dataset_folder(p: Path, split: str | None) -> list[Record]:
-    from datasets import load_from_disk
-
-    try:
-        ds = load_from_disk(str(p))
-    except Exception as exc:  # datasets raises FileNotFoundError or its own errors
-        raise DataError(f"{p}: not a `datasets` folder saved with save_to_disk ({exc})") from None
-    if split is not None and hasattr(ds, "keys"):
+        ds = datasets.load_dataset(name, config, split=split) if hub else datasets.load_from_disk(name)
+    except Exception as exc:  # offline, unknown id, gated, not a `datasets` folder ...
+        if hub:
+            raise DataError(f"{name}: could not load from the Hugging Face Hub ({exc})") from None
+        raise DataError(f"{name}: not a `datasets` folder saved with save_to_disk ({exc})") from None
+    if split is not None and isinstance(ds, datasets.DatasetDict):
         if split not in ds:
-            raise DataError(f"{p}: no split {split!r}; it has {sorted(ds.keys())}")
+            raise DataError(f"{name}: no split {split!r}; it has {sorted(ds.keys())}")
         ds = ds[split]
-    return _dataset_records(ds, str(p))
-
-
-def _read_hub(repo_id: str, split: str | None, config: str | None = None) -> list[Record]:
-    from datasets import load_dataset
-
-    try:
-        ds = load_dataset(repo_id, config, split=split)
-    except Exception as exc:  # offline, unknown id, gated ...
-        raise DataError(f"{repo_id}: could not load from the Hugging Face Hub ({exc})") from None
-    return _dataset_records(ds, repo_id)
+    parts = (
+        [(f"{name}[{k}]", v) for k, v in ds.items()] if isinstance(ds, datasets.DatasetDict) else [(name, ds)]
+    )
+    return [Record(r, where, i) for where, rows in parts for i, r in enumerate(rows, start=1)]
 
 
 def _jsonable_cells(row: dict[str, Any], where: str) -> dict[str, Any]:

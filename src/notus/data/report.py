@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markdown_it import MarkdownIt
 
 from notus.core.errors import NotusError
 from notus.core.runs import atomic_write, strict_json
@@ -45,13 +46,8 @@ def disagreement(rated: list[dict[str, Any]], a: str = "notus", b: str = "zephyr
     chosen_a, chosen_b = ({int(r): int(c) for r, c in zip(p.row, p.chosen)} for p in picked)
     both = chosen_a.keys() & chosen_b.keys()
     differ = sum(chosen_a[r] != chosen_b[r] for r in both)
-    return {
-        "a": a,
-        "b": b,
-        "rows_compared": len(both),
-        "different_chosen": differ,
-        "rate": differ / len(both) if both else None,
-    }
+    rate = differ / len(both) if both else None
+    return {"a": a, "b": b, "rows_compared": len(both), "different_chosen": differ, "rate": rate}
 
 
 def summarize(
@@ -79,13 +75,8 @@ def summarize(
         if p.get("score_chosen") is not None and p.get("score_rejected") is not None
     ]
     lengths = [(len(_text(p["chosen"])), len(_text(p["rejected"]))) for p in pairs]
-    appearances, wins = Counter(), Counter()
-    for p in pairs:
-        for side in ("chosen", "rejected"):
-            model = p.get(f"{side}_model") or ""
-            if model:
-                appearances[model] += 1
-                wins[model] += side == "chosen"
+    wins = Counter(m for p in pairs if (m := p.get("chosen_model")))
+    appearances = wins + Counter(m for p in pairs if (m := p.get("rejected_model")))
     contamination = Counter(h["hits"][0]["benchmark"] for h in hits or [])
     return {
         "ledger": ledger.as_dict() if ledger is not None else None,
@@ -130,15 +121,11 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
 
     out = {}
     if s["ledger"]:
-        reasons = {
-            "rows out": s["ledger"]["rows_out"],
-            **s["ledger"]["filtered"],
-            "quarantined": s["ledger"]["quarantined"],
-        }
+        led = s["ledger"]
+        reasons = {"rows out": led["rows_out"], **led["filtered"], "quarantined": led["quarantined"]}
         fig, ax = plt.subplots(figsize=(7, 0.4 * len(reasons) + 1))
         ax.barh(list(reasons)[::-1], list(reasons.values())[::-1], color="#4c72b0")
-        ax.set_xlabel("rows")
-        ax.set_title("Rows in/out by reason")
+        ax.set(xlabel="rows", title="Rows in/out by reason")
         out["rows"] = _png(fig)
     if s["ratings"]:
         aspects = list(s["ratings"])
@@ -152,8 +139,7 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
     if s["margins"]:
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.hist(s["margins"], bins=20, color="#c44e52")
-        ax.set_xlabel("score_chosen - score_rejected")
-        ax.set_title("Margin histogram")
+        ax.set(xlabel="score_chosen - score_rejected", title="Margin histogram")
         out["margins"] = _png(fig)
     if s["lengths"]:
         fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -161,85 +147,57 @@ def _plots(s: dict[str, Any]) -> dict[str, str]:
         ax.scatter(ys, xs, s=6, alpha=0.5)
         top = max(max(xs), max(ys), 1)
         ax.plot([0, top], [0, top], color="grey", lw=1)
-        ax.set_xlabel("rejected length (chars)")
-        ax.set_ylabel("chosen length (chars)")
+        ax.set(xlabel="rejected length (chars)", ylabel="chosen length (chars)")
         ax.set_title("Chosen vs rejected length")
         out["lengths"] = _png(fig)
     if s["wins"]:
         models = sorted(s["wins"], key=lambda m: -s["wins"][m]["win_rate"])[:25]
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(models) + 1))
         ax.barh(models[::-1], [s["wins"][m]["win_rate"] for m in models][::-1], color="#8172b2")
-        ax.set_xlabel("share of its pairs where it is chosen")
-        ax.set_title("Wins per source model")
+        ax.set(xlabel="share of its pairs where it is chosen", title="Wins per source model")
         out["wins"] = _png(fig)
     return out
 
 
-def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
-    """(section heading, Markdown lines) pairs; the HTML page renders the same sections."""
+def _sections(s: dict[str, Any]) -> list[tuple[str, list[str], str]]:
+    """(heading, Markdown lines, key of its plot in `_plots`); the HTML page renders the same sections."""
     sections = []
     if s["ledger"]:
         led = s["ledger"]
-        lines = [
-            f"rows in **{led['rows_in']}** = rows out **{led['rows_out']}** + filtered **{sum(led['filtered'].values())}** + quarantined **{led['quarantined']}**",
-            "",
-            "| reason | rows |",
-            "|---|---|",
-        ] + [f"| {r} | {n} |" for r, n in led["filtered"].items()]
+        total = f"rows in **{led['rows_in']}** = rows out **{led['rows_out']}** + filtered **{sum(led['filtered'].values())}** + quarantined **{led['quarantined']}**"
+        lines = [total, "", "| reason | rows |", "|---|---|"]
+        lines += [f"| {r} | {n} |" for r, n in led["filtered"].items()]
         lines += [""] + [f"- {note}" for note in led.get("notes", [])]
         if led["repairs"]:
             lines += ["", "Repairs: " + ", ".join(f"{r} ×{n}" for r, n in led["repairs"].items())]
-        sections.append(("Rows in/out by reason", lines))
+        sections.append(("Rows in/out by reason", lines, "rows"))
     if s["ratings"]:
         keys = sorted({k for v in s["ratings"].values() for k in v}, key=lambda k: _rating_order((k, 0)))
         lines = ["| aspect | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        lines += [
-            f"| {a} | " + " | ".join(str(v.get(k, 0)) for k in keys) + " |" for a, v in s["ratings"].items()
-        ]
-        sections.append(("Rating distributions per aspect", lines))
+        lines += [f"| {a} | {' | '.join(str(v.get(k, 0)) for k in keys)} |" for a, v in s["ratings"].items()]
+        sections.append(("Rating distributions per aspect", lines, "ratings"))
     d = s["disagreement"]
     if d:
         rate = "n/a" if d["rate"] is None else f"{d['rate']:.1%}"
-        sections.append(
-            (
-                "Strategy disagreement",
-                [
-                    f"`{d['a']}` and `{d['b']}` choose a different response in **{d['different_chosen']} of {d['rows_compared']}** rows ({rate})."
-                ],
-            )
-        )
+        line = f"`{d['a']}` and `{d['b']}` choose a different response in **{d['different_chosen']} of {d['rows_compared']}** rows ({rate})."
+        sections.append(("Strategy disagreement", [line], ""))
     if s["margins"]:
         m = s["margins"]
-        sections.append(
-            (
-                "Margins",
-                [
-                    f"{len(m)} pairs with scores; mean margin {sum(m) / len(m):.3f}; ties (margin 0): **{s['ties']}**"
-                ],
-            )
+        line = (
+            f"{len(m)} pairs with scores; mean margin {sum(m) / len(m):.3f}; ties (margin 0): **{s['ties']}**"
         )
+        sections.append(("Margins", [line], "margins"))
     if s["lengths"]:
         L = s["length"]
-        sections.append(
-            (
-                "Chosen vs rejected length",
-                [
-                    f"mean chars: chosen {L['chosen_mean_chars']:.0f}, rejected {L['rejected_mean_chars']:.0f}; chosen is longer in {L['chosen_longer_share']:.1%} of pairs (length bias DPO can exploit)."
-                ],
-            )
-        )
+        line = f"mean chars: chosen {L['chosen_mean_chars']:.0f}, rejected {L['rejected_mean_chars']:.0f}; chosen is longer in {L['chosen_longer_share']:.1%} of pairs (length bias DPO can exploit)."
+        sections.append(("Chosen vs rejected length", [line], "lengths"))
     if s["wins"]:
         rows = sorted(s["wins"].items(), key=lambda kv: -kv[1]["win_rate"])
-        sections.append(
-            (
-                "Wins per source model",
-                ["| model | chosen | in pairs | win rate |", "|---|---|---|---|"]
-                + [f"| {m} | {w['chosen']} | {w['in_pairs']} | {w['win_rate']:.2f} |" for m, w in rows],
-            )
-        )
-    lines = ["| benchmark | contaminated prompts |", "|---|---|"] + [
-        f"| {b} | {n} |" for b, n in s["contamination"].items()
-    ]
+        lines = ["| model | chosen | in pairs | win rate |", "|---|---|---|---|"]
+        lines += [f"| {m} | {w['chosen']} | {w['in_pairs']} | {w['win_rate']:.2f} |" for m, w in rows]
+        sections.append(("Wins per source model", lines, "wins"))
+    lines = ["| benchmark | contaminated prompts |", "|---|---|"]
+    lines += [f"| {b} | {n} |" for b, n in s["contamination"].items()]
     if not s["contamination"]:
         lines = ["No contamination hits" + (" (no benchmarks given)" if s["ledger"] is None else "") + "."]
     for h in s["hits"][:20]:
@@ -247,7 +205,7 @@ def _markdown(s: dict[str, Any], title: str) -> list[tuple[str, list[str]]]:
         lines.append(
             f"- `{h.get('file', '')}:{h.get('line', h['row'])}` → {top['benchmark']} `{top['item_id']}` ({top['match']}, overlap {top['overlap']}): {top['item_text'][:100]}"
         )
-    sections.append(("Contamination hits", lines))
+    sections.append(("Contamination hits", lines, ""))
     return sections
 
 
@@ -265,14 +223,7 @@ def write_curation_report(
     if out.exists() and not out.is_dir():
         raise NotusError(f"{out} is a file; the report needs a folder (-o REPORT_FOLDER)")
     s = summarize(pairs, rated, ledger, hits, compare)
-    sections, plots = _markdown(s, title), _plots(s)
-    plot_for = {
-        "Rows in/out by reason": "rows",
-        "Rating distributions per aspect": "ratings",
-        "Margins": "margins",
-        "Chosen vs rejected length": "lengths",
-        "Wins per source model": "wins",
-    }
+    plots = _plots(s)
     md = [f"# {title}", ""]
     page = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -280,13 +231,13 @@ def write_curation_report(
         "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    for heading, lines in sections:
-        md += [f"## {heading}", "", *lines, ""]
-        page.append(f"<h2>{html.escape(heading)}</h2>" + _html_lines(lines))
-        if plot_for.get(heading) in plots:
-            page.append(
-                f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot_for[heading]]}'>"
-            )
+    to_html = MarkdownIt("commonmark", {"html": False}).enable("table").render  # raw HTML is escaped
+    for heading, lines, plot in _sections(s):
+        section = [f"## {heading}", "", *lines, ""]
+        md += section
+        page.append(to_html("\n".join(section)))
+        if plot in plots:
+            page.append(f"<img alt='{html.escape(heading)}' src='data:image/png;base64,{plots[plot]}'>")
     page.append("</body></html>")
     paths = {key: out / name for key, name in REPORT_FILES.items()}
     s.pop("lengths")
@@ -301,34 +252,6 @@ def write_curation_report(
     return paths
 
 
-def _html_lines(lines: list[str]) -> str:
-    """The small Markdown subset used above (tables, bullets, bold, code) as HTML."""
-    import re
-
-    def inline(t: str) -> str:
-        t = html.escape(t)
-        return re.sub(r"`([^`]*)`", r"<code>\1</code>", re.sub(r"\*\*([^*]*)\*\*", r"<b>\1</b>", t))
-
-    out, table = [], []
-    for line in [*lines, ""]:
-        if line.startswith("|"):
-            if not set(line) <= set("|-"):
-                table.append(
-                    "<tr>"
-                    + "".join(f"<td>{inline(c.strip())}</td>" for c in line.strip("|").split("|"))
-                    + "</tr>"
-                )
-            continue
-        if table:
-            out.append("<table>" + "".join(table) + "</table>")
-            table = []
-        if line.startswith("- "):
-            out.append(f"<li>{inline(line[2:])}</li>")
-        elif line:
-            out.append(f"<p>{inline(line)}</p>")
-    return "\n".join(out)
-
-
 def report_from_input(
     path: str,
     out_dir: str,
@@ -336,7 +259,7 @@ def report_from_input(
     compare: str = "zephyr",
     fmt: str | None = None,
     split: str | None = None,
-) -> dict[str, Path]:
+) -> tuple[dict[str, Path], Any]:
     """Load, curate (binarize with `opts.strategy` for rated input) and write the report; the report's
     paths and the curation result (its rejects are for the caller to write)."""
     from notus.data.pipeline import curate, load

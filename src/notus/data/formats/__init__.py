@@ -10,9 +10,6 @@ Canonical kinds:
 - `pairs`: TRL conversational preference rows (`prompt`, `chosen`, `rejected` message lists) plus
   provenance (`score_chosen`, `score_rejected`, `source`, models); convert it.
 - `unpaired`: TRL unpaired/KTO rows (`prompt`, `completion` message lists, `label` bool).
-
-One module per family: `base.py` (the `Format` contract, registry, message parsing, detection),
-`rated.py`, `pairs.py`, `unpaired.py`.
 """
 
 from notus.data.formats import pairs, rated, unpaired  # noqa: F401  (each module registers its formats)

@@ -1,11 +1,8 @@
 """The format contract and registry shared by every reader of preference rows, and detection.
 
-    fmt = detect_format(records)            # or FORMATS.get("sharegpt_dpo") from --format
-    rows, rejects = fmt.to_canonical(records)
-
-A format is a `Format(name, kind, detect, convert, describe)` registered in `FORMATS` by its module
-(`rated.py`, `pairs.py`, `unpaired.py`); `convert` raises `RowError(field, reason)` for a row it
-cannot map, and that row is quarantined with file, line, field and reason.
+Each module (`rated.py`, `pairs.py`, `unpaired.py`) registers a format in `FORMATS` with
+`@register(name, kind, detect, describe)` on its converter, which raises `RowError(field, reason)`
+for a row it cannot map; that row is quarantined with file, line, field and reason.
 """
 
 from __future__ import annotations
@@ -20,13 +17,7 @@ from notus.core.registry import Registry
 from notus.data.readers import Record, reject
 
 ROLES = {"system", "user", "assistant"}
-SHAREGPT_ROLES = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "assistant": "assistant",
-    "system": "system",
-}
+SHAREGPT_ROLES = {"human": "user", "gpt": "assistant"}  # other roles are kept as they are
 
 
 class RowError(ValueError):
@@ -72,10 +63,14 @@ class Format:
 FORMATS: Registry[Format] = Registry("data format")
 
 
-def register(
-    name: str, kind: str, detect: Callable, convert: Callable, describe: str, group: bool = False
-) -> None:
-    FORMATS.register(name)(Format(name, kind, detect, convert, describe, group))
+def register(name: str, kind: str, detect: Callable, describe: str, group: bool = False) -> Callable:
+    """Decorator: register the function below as the `convert` of format `name`."""
+
+    def add(convert: Callable) -> Callable:
+        FORMATS.register(name)(Format(name, kind, detect, convert, describe, group))
+        return convert
+
+    return add
 
 
 def messages(value: Any, field: str, default_role: str = "assistant") -> list[dict[str, str]]:
@@ -88,21 +83,16 @@ def messages(value: Any, field: str, default_role: str = "assistant") -> list[di
         raise RowError(field, f"{field} is a {type(value).__name__}; expected text or a list of messages")
     out = []
     for i, m in enumerate(value):
+        at = f"{field}[{i}]"
         if not isinstance(m, dict):
-            raise RowError(
-                f"{field}[{i}]", f"{field}[{i}] is a {type(m).__name__}; expected a message object"
-            )
+            raise RowError(at, f"{at} is a {type(m).__name__}; expected a message object")
         role = m.get("role", m.get("from"))
         content = m.get("content", m.get("value"))
         role = SHAREGPT_ROLES.get(role, role)
         if role not in ROLES:
-            raise RowError(
-                f"{field}[{i}].role", f"{field}[{i}] has role {role!r}; expected one of {sorted(ROLES)}"
-            )
+            raise RowError(f"{at}.role", f"{at} has role {role!r}; expected one of {sorted(ROLES)}")
         if not isinstance(content, str):
-            raise RowError(
-                f"{field}[{i}].content", f"{field}[{i}].content is {type(content).__name__}, not text"
-            )
+            raise RowError(f"{at}.content", f"{at}.content is {type(content).__name__}, not text")
         out.append({"role": role, "content": content})
     return out
 

@@ -19,6 +19,12 @@ def _strip_prompt(prompt: list, conv: list) -> list:
     return conv[len(prompt) :] if conv[: len(prompt)] == prompt else conv
 
 
+@register(
+    "trl_pairs",
+    "pairs",
+    _is_trl_pairs,
+    "H4/TRL: prompt (optional) + chosen + rejected, text or message lists",
+)
 def _trl_pairs(row: dict) -> dict:
     chosen, rejected = messages(row["chosen"], "chosen"), messages(row["rejected"], "rejected")
     if "prompt" in row and row["prompt"] is not None:
@@ -39,21 +45,18 @@ def _trl_pairs(row: dict) -> dict:
     return pair(prompt, chosen, rejected, **extra)
 
 
-register(
-    "trl_pairs",
-    "pairs",
-    _is_trl_pairs,
-    _trl_pairs,
-    "H4/TRL: prompt (optional) + chosen + rejected, text or message lists",
-)
-
-
 def _is_argilla(row: dict) -> bool:
     return (
         "chosen_response" in row and "rejected_response" in row and ("instruction" in row or "prompt" in row)
     )
 
 
+@register(
+    "argilla_binarized",
+    "pairs",
+    _is_argilla,
+    "Argilla: instruction + chosen_response + rejected_response (+ *_avg_rating)",
+)
 def _argilla(row: dict) -> dict:
     prompt = messages(row.get("instruction", row.get("prompt")), "instruction", default_role="user")
     return pair(
@@ -68,19 +71,16 @@ def _argilla(row: dict) -> dict:
     )
 
 
-register(
-    "argilla_binarized",
-    "pairs",
-    _is_argilla,
-    _argilla,
-    "Argilla: instruction + chosen_response + rejected_response (+ *_avg_rating)",
-)
-
-
 def _is_sharegpt(row: dict) -> bool:
     return "conversations" in row and isinstance(row.get("chosen"), dict) and "rejected" in row
 
 
+@register(
+    "sharegpt_dpo",
+    "pairs",
+    _is_sharegpt,
+    "ShareGPT DPO: conversations[] + chosen{from,value} + rejected{from,value}",
+)
 def _sharegpt(row: dict) -> dict:
     return pair(
         messages(row["conversations"], "conversations"),
@@ -92,19 +92,16 @@ def _sharegpt(row: dict) -> dict:
     )
 
 
-register(
-    "sharegpt_dpo",
-    "pairs",
-    _is_sharegpt,
-    _sharegpt,
-    "ShareGPT DPO: conversations[] + chosen{from,value} + rejected{from,value}",
-)
-
-
 def _is_stack(row: dict) -> bool:
     return "question" in row and "response_j" in row and "response_k" in row
 
 
+@register(
+    "stack_exchange_paired",
+    "pairs",
+    _is_stack,
+    "stack-exchange-paired: question + response_j (preferred) + response_k",
+)
 def _stack(row: dict) -> dict:
     return pair(
         messages(row["question"], "question", default_role="user"),
@@ -115,12 +112,3 @@ def _stack(row: dict) -> dict:
         source=row.get("source", "stack-exchange-paired"),
         qid=row.get("qid"),
     )
-
-
-register(
-    "stack_exchange_paired",
-    "pairs",
-    _is_stack,
-    _stack,
-    "stack-exchange-paired: question + response_j (preferred) + response_k",
-)

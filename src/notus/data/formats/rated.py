@@ -12,6 +12,7 @@ def _is_raw_uf(row: dict) -> bool:
     return "instruction" in row and "completions" in row
 
 
+@register("ultrafeedback", "rated", _is_raw_uf, "raw openbmb/UltraFeedback: instruction + completions[]")
 def _raw_uf(row: dict) -> dict:
     if not isinstance(row.get("completions"), list):
         raise RowError(
@@ -19,25 +20,17 @@ def _raw_uf(row: dict) -> dict:
         )
     if "models" in row:
         return row  # nothing to add: the row is not copied (a missing source is repaired, and counted, later)
-    out = dict(row)
-    if "models" not in out:
-        out["models"] = (
-            row["model_names"]
-            if "model_names" in row
-            else [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]
-        )
-    return out
-
-
-register(
-    "ultrafeedback", "rated", _is_raw_uf, _raw_uf, "raw openbmb/UltraFeedback: instruction + completions[]"
-)
+    models = [c.get("model", "") for c in row["completions"] if isinstance(c, dict)]
+    return {**row, "models": row.get("model_names", models)}
 
 
 def _is_distilabel(row: dict) -> bool:
     return "instruction" in row and "generations" in row and "ratings" in row
 
 
+@register(
+    "distilabel_ultrafeedback", "rated", _is_distilabel, "distilabel: instruction + generations[] + ratings[]"
+)
 def _distilabel(row: dict) -> dict:
     gens, ratings = row["generations"], row["ratings"]
     if not isinstance(gens, list) or not isinstance(ratings, list):
@@ -52,17 +45,15 @@ def _distilabel(row: dict) -> dict:
     aspect = str(row.get("aspect") or "overall_rating").replace("-", "_")
     completions = []
     for i, text in enumerate(gens):
-        rating = ratings[i]
+        rating = "N/A" if ratings[i] is None else str(ratings[i])
+        why = rationales[i] if i < len(rationales) else ""
+        model = models[i] if i < len(models) else ""
+        annotations = {aspect: {"Rating": rating, "Rationale": why}}
         completions.append(
             {
-                "model": models[i] if i < len(models) else "",
+                "model": model,
                 "response": text,
-                "annotations": {
-                    aspect: {
-                        "Rating": "N/A" if rating is None else str(rating),
-                        "Rationale": rationales[i] if i < len(rationales) else "",
-                    }
-                },
+                "annotations": annotations,
                 "overall_score": None,
                 "critique": "",
             }
@@ -74,18 +65,14 @@ def _distilabel(row: dict) -> dict:
     }
 
 
-register(
-    "distilabel_ultrafeedback",
-    "rated",
-    _is_distilabel,
-    _distilabel,
-    "distilabel: instruction + generations[] + ratings[]",
-)
-
 TAG = {
     name: re.compile(rf"<{name}>(.*?)</{name}>", re.S)
     for name in ("instruction", "response", "score", "critique")
 }
+
+
+def _content(message: dict) -> str:
+    return str(message.get("content", ""))
 
 
 def _is_critique(row: dict) -> bool:
@@ -94,21 +81,22 @@ def _is_critique(row: dict) -> bool:
         isinstance(msgs, list)
         and len(msgs) >= 2
         and all(isinstance(m, dict) for m in msgs)
-        and any("<instruction>" in str(m.get("content", "")) for m in msgs)
-        and any("<score>" in str(m.get("content", "")) for m in msgs if m.get("role") == "assistant")
+        and any("<instruction>" in _content(m) for m in msgs)
+        and any("<score>" in _content(m) for m in msgs if m.get("role") == "assistant")
     )
 
 
+@register(
+    "critique_messages",
+    "rated",
+    _is_critique,
+    "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
+    group=True,
+)
 def _critique(row: dict) -> dict:
-    user = next(
-        (
-            str(m.get("content", ""))
-            for m in row["messages"]
-            if m.get("role") == "user" and "<instruction>" in str(m.get("content", ""))
-        ),
-        "",
-    )
-    answer = next((str(m.get("content", "")) for m in row["messages"] if m.get("role") == "assistant"), "")
+    msgs = row["messages"]
+    user = next((_content(m) for m in msgs if m.get("role") == "user" and "<instruction>" in _content(m)), "")
+    answer = next((_content(m) for m in msgs if m.get("role") == "assistant"), "")
     found = {k: TAG[k].search(user if k in ("instruction", "response") else answer) for k in TAG}
     for key in ("instruction", "response", "score"):
         if found[key] is None:
@@ -128,13 +116,3 @@ def _critique(row: dict) -> dict:
         "source": row.get("source", "critique"),
         "completions": [completion],
     }
-
-
-register(
-    "critique_messages",
-    "rated",
-    _is_critique,
-    _critique,
-    "messages with <instruction>/<response> in the user turn and <score>/<critique> in the assistant turn; grouped by instruction",
-    group=True,
-)

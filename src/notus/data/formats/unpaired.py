@@ -24,6 +24,9 @@ def _is_kto(row: dict) -> bool:
     return "label" in row and ("messages" in row or "conversations" in row) and "completion" not in row
 
 
+@register(
+    "kto_messages", "unpaired", _is_kto, "KTO: messages[] ending with the assistant turn + label (bool)"
+)
 def _kto(row: dict) -> dict:
     conv = messages(row.get("messages", row.get("conversations")), "messages")
     if not conv or conv[-1]["role"] != "assistant":
@@ -31,30 +34,13 @@ def _kto(row: dict) -> dict:
     return {"prompt": conv[:-1], "completion": conv[-1:], "label": _label(row["label"])}
 
 
-register(
-    "kto_messages", "unpaired", _is_kto, _kto, "KTO: messages[] ending with the assistant turn + label (bool)"
-)
-
-
 def _is_trl_unpaired(row: dict) -> bool:
     return "completion" in row and "label" in row
 
 
+@register("trl_unpaired", "unpaired", _is_trl_unpaired, "TRL unpaired/KTO: prompt + completion + label")
 def _trl_unpaired(row: dict) -> dict:
     prompt = messages(row.get("prompt", []), "prompt", default_role="user")
+    completion = messages(row["completion"], "completion")
     extra = {k: v for k, v in row.items() if k not in ("prompt", "completion", "label")}
-    return {
-        "prompt": prompt,
-        "completion": messages(row["completion"], "completion"),
-        "label": _label(row["label"]),
-        **extra,
-    }
-
-
-register(
-    "trl_unpaired",
-    "unpaired",
-    _is_trl_unpaired,
-    _trl_unpaired,
-    "TRL unpaired/KTO: prompt + completion + label",
-)
+    return {"prompt": prompt, "completion": completion, "label": _label(row["label"]), **extra}
