@@ -162,7 +162,10 @@ def test_benchmark_script_runs_small(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "ratio per round:" in proc.stdout and "curated in 7 parts == as one part: True" in proc.stdout
+    assert "ratio binarize-only / notus per round:" in proc.stdout
+    assert "ratio same work / notus per round:" in proc.stdout
+    assert "the same pairs (prompt, chosen, rejected, score_bug): True" in proc.stdout
+    assert "curated in 7 parts == as one part: True" in proc.stdout
     assert "rows in 400 = rows out" in proc.stdout and "rows in 1200 = rows out" in proc.stdout
     assert "scaling 400 -> 1200 rows" in proc.stdout
 

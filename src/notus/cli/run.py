@@ -14,9 +14,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "recipe", nargs="?", default=None, help="experiment recipe YAML (default: the Notus experiment)"
     )
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. seeds=[1,2] train.max_steps=4")
-    parser.add_argument("--check", action="store_true", help="validate the recipe and every stage, run nothing")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON (other output to stderr)")
+    parser.add_argument(
+        "overrides", nargs="*", help="key=value overrides, e.g. seeds=[1,2] train.max_steps=4"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="validate the recipe and every stage, run nothing"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (other output to stderr)"
+    )
     parser.set_defaults(func=_run)
 
 

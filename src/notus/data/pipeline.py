@@ -348,15 +348,21 @@ def curate_file(
 ) -> tuple[Curation, Iterator[dict[str, Any]]]:  # fmt: skip
     """`curate` for an input read in parts of `PART_ROWS` rows (JSON lines and Parquet; other inputs
     are one part): the output rows come from the iterator as each part is curated, so memory holds
-    one part and the duplicate index, not the input. `Curation.finish` once the iterator is spent."""
+    one part and the duplicate index, not the input. `Curation.finish` once the iterator is spent.
+    While it runs, the cyclic garbage collector is paused (reference counting still frees rows)."""
     parts = read_parts(path, fmt, split, size)
-    head = next(parts)
+    with no_gc():
+        head = next(parts)
     curation = Curation(head.kind, opts or CurateOptions(), keep_rated)
     curation.format = head.format
 
     def rows() -> Iterator[dict[str, Any]]:
-        for part in chain([head], parts):
-            yield from curation.add(part)
+        # The cyclic collector is paused until the iterator is spent or closed: rows read from
+        # JSON hold no reference cycles, and its walks over every live row took half the time of
+        # a 1,000,000-row file (161 s -> 81 s) and made each part slower than the one before.
+        with no_gc():
+            for part in chain([head], parts):
+                yield from curation.add(part)
 
     return curation, rows()
 
