@@ -30,23 +30,6 @@ RATING_VALUES: dict[Any, float] = {r: float(r) for r in RATINGS} | {NOT_APPLICAB
 RATING_OBJECTS = [None, *(RATING_VALUES[r] for r in RATINGS)]  # by rating number, 0 for N/A
 
 
-def to_matrix(flat: np.ndarray | list, counts: np.ndarray) -> np.ndarray:
-    """Per-completion values (row after row) into a NaN-padded (rows, most completions) matrix."""
-    out = np.full((len(counts), int(counts.max(initial=0))), np.nan)
-    out[np.arange(out.shape[1]) < counts[:, None]] = np.asarray(flat, dtype=float)  # None -> NaN
-    return out
-
-
-def starts(counts: np.ndarray) -> np.ndarray:
-    """Where each group starts in a flat array, for groups of `counts` items one after another."""
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-
-
-def owners(counts: np.ndarray) -> np.ndarray:
-    """The group of each item of a flat array, for groups of `counts` items one after another."""
-    return np.repeat(np.arange(len(counts)), counts)
-
-
 def field(objects: list[dict[str, Any]], key: str, default: Any = None) -> list[Any]:
     """`key` of every object (`default` when missing)."""
     return list(map(dict.get, objects, repeat(key, len(objects)), repeat(default, len(objects))))
@@ -138,7 +121,7 @@ class RatedColumns:
         else:
             column = {a: k for k, a in enumerate(dict.fromkeys([*ASPECTS, *raw.aspects]))}
             where = np.fromiter(map(column.__getitem__, raw.aspects), dtype=np.int64, count=len(raw.aspects))
-        owner = owners(raw.entries)
+        owner = np.repeat(np.arange(len(raw.entries)), raw.entries)
         ratings = np.full((len(raw.responses), len(column)), np.nan)
         ratings[owner, where] = np.fromiter(
             map(RATING_VALUES.__getitem__, raw.ratings), dtype=float, count=len(raw.ratings)
@@ -157,15 +140,17 @@ class RatedColumns:
 
     def starts(self) -> np.ndarray:
         """Where each row's completions start in the flat columns."""
-        return starts(self.counts)
+        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
 
     def owners(self) -> np.ndarray:
         """The row of each completion in the flat columns."""
-        return owners(self.counts)
+        return np.repeat(np.arange(len(self.counts)), self.counts)
 
     def matrix(self, flat: np.ndarray) -> np.ndarray:
         """Per-completion values into a NaN-padded (rows, most completions) matrix."""
-        return to_matrix(flat, self.counts)
+        out = np.full((len(self.counts), int(self.counts.max(initial=0))), np.nan)
+        out[np.arange(out.shape[1]) < self.counts[:, None]] = np.asarray(flat, dtype=float)  # None -> NaN
+        return out
 
     def aspect(self, name: str) -> np.ndarray:
         """One aspect's rating of every completion (NaN: N/A, missing, or an aspect nobody has)."""

@@ -56,30 +56,29 @@ class Loaded:
         """In-memory rows (the Python API's way in; `load` reads files): the format is detected
         unless named, and rows are numbered from 1 as lines of the file `name`."""
         with no_gc():
-            records = [Record(row, name, i) for i, row in enumerate(rows, 1)]
-            if not records:
-                return cls(FORMATS.get(fmt or "ultrafeedback"), [], [], 0)
-            chosen = FORMATS.get(fmt) if fmt else detect_format(records)
-            canonical, bad = chosen.to_canonical(records)
-        return cls(chosen, canonical, bad, len(records))
+            return _loaded([Record(row, name, i) for i, row in enumerate(rows, 1)], [], fmt)
+
+
+def _loaded(records: list[Record], rejects: list[dict[str, Any]], fmt: str | Format | None) -> Loaded:
+    """Records in the canonical form of `fmt` (detected from the records when None)."""
+    chosen = FORMATS.get(fmt) if isinstance(fmt, str) else fmt
+    chosen = chosen or (detect_format(records) if records else FORMATS.get("ultrafeedback"))
+    canonical, bad = chosen.to_canonical(records) if records else ([], [])
+    return Loaded(chosen, canonical, rejects + bad, len(records) + len(rejects))
 
 
 def read_parts(
     path: str, fmt: str | None = None, split: str | None = None, size: int = PART_ROWS
 ) -> Iterator[Loaded]:
     """`load` a part at a time (`readers.read_parts`); the format is detected on the first part."""
-    chosen = FORMATS.get(fmt) if fmt else None
+    chosen: str | Format | None = fmt
     empty = True
     for records, rejects in readers.read_parts(path, split, size):
-        if not records and not rejects:
-            continue
-        empty = False
-        if records and chosen is None:
-            chosen = detect_format(records)
-        canonical, bad = chosen.to_canonical(records) if records else ([], [])
-        yield Loaded(
-            chosen or FORMATS.get("ultrafeedback"), canonical, rejects + bad, len(records) + len(rejects)
-        )
+        if records or rejects:
+            empty = False
+            part = _loaded(records, rejects, chosen)
+            chosen = part.format if records else chosen
+            yield part
     if empty:
         raise DataError(f"{path}: no rows (the file is empty)")
 
@@ -88,11 +87,7 @@ def load(path: str, fmt: str | None = None, split: str | None = None) -> Loaded:
     records, rejects = read_records(path, split)
     if not records and not rejects:
         raise DataError(f"{path}: no rows (the file is empty)")
-    if not records:
-        return Loaded(FORMATS.get(fmt or "ultrafeedback"), [], rejects, len(rejects))
-    chosen = FORMATS.get(fmt) if fmt else detect_format(records)
-    canonical, bad = chosen.to_canonical(records)
-    return Loaded(chosen, canonical, rejects + bad, len(records) + len(rejects))
+    return _loaded(records, rejects, fmt)
 
 
 @dataclass
