@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from notus.core.errors import DataError
 from notus.core.runs import atomic_path, strict_json, write_jsonl
 
@@ -194,6 +196,17 @@ def _no_constants(name: str) -> Any:
 
 STRICT_JSON = json.JSONDecoder(parse_constant=_no_constants)  # one decoder, not one per line
 LENIENT_JSON = json.JSONDecoder()  # NaN and Infinity read as floats
+_MSGSPEC = msgspec.json.Decoder()
+
+
+def _decode_json(text: str, decoder: json.JSONDecoder) -> Any:
+    """One JSON value. Strict JSON is read by msgspec first (64,000 raw UltraFeedback lines: 0.76 s
+    of CPU, 1.6 s with `json`); what it refuses (a lone surrogate, a number out of range, bad JSON)
+    goes to `json`, which reads it as before or raises the error the reject names."""
+    if decoder is STRICT_JSON:
+        with contextlib.suppress(msgspec.DecodeError):
+            return _MSGSPEC.decode(text)
+    return decoder.decode(text)
 
 
 class _NotOneDocument(Exception):
@@ -261,7 +274,7 @@ def _jsonl_parts(
         literal = python_literals or text.startswith("{'")
         kind = "Python literal" if literal else "JSON"
         try:
-            value = ast.literal_eval(text) if literal else decoder.decode(text)
+            value = ast.literal_eval(text) if literal else _decode_json(text, decoder)
         except RecursionError:
             rejects.append(reject(str(p), number, "<line>", f"{kind} nested too deeply to read", text))
             continue
