@@ -31,3 +31,25 @@ def test_bad_lines_are_rejected_with_json_messages(tmp_path):
     assert "NaN is not valid JSON" in reasons[2]
     assert reasons[3] == "not valid JSON (Extra data)"
     assert "not an object" in reasons[4]
+
+
+def test_datasets_folder_is_read_in_parts(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    from notus.data.readers import read_parts
+
+    train = [{"prompt": f"p{i}", "chosen": [{"role": "assistant", "content": "a"}], "n": i} for i in range(5)]
+    test = [{"prompt": f"q{i}", "chosen": [{"role": "assistant", "content": "b"}], "n": i} for i in range(3)]
+    DatasetDict({"train": Dataset.from_list(train), "test": Dataset.from_list(test)}).save_to_disk(
+        tmp_path / "ds"
+    )
+    parts = list(read_parts(tmp_path / "ds", size=2))
+    assert [len(records) for records, _ in parts] == [2, 2, 1, 2, 1]  # a part never spans two splits
+    records = [r for part, _ in parts for r in part]
+    assert [r.row for r in records] == train + test
+    assert [(r.file, r.line) for r in records][4:6] == [
+        (f"{tmp_path / 'ds'}[train]", 5),
+        (f"{tmp_path / 'ds'}[test]", 1),
+    ]
+    only_test, _ = read_records(tmp_path / "ds", split="test")
+    assert [r.row for r in only_test] == test

@@ -86,11 +86,11 @@ def read_parts(
     config: str | None = None,
     allow_nan: bool = False,
 ) -> Iterator[Part]:
-    """`read_records` a part at a time: JSON lines `size` lines at a time, Parquet `size` rows at a
-    time; any other input is one part."""
+    """`read_records` a part at a time: JSON lines (gzipped too), Parquet, `datasets` folders and Hub
+    datasets `size` rows at a time; CSV and JSON documents are one part."""
     p = Path(path)
     if p.is_dir():
-        yield _read_dataset(str(p), split, None, hub=False), []
+        yield from _dataset_parts(str(p), split, None, False, size)
     elif p.exists():
         try:
             yield from _file_parts(p, LENIENT_JSON if allow_nan else STRICT_JSON, size)
@@ -99,7 +99,7 @@ def read_parts(
                 f"{p}: cannot read it ({exc.strerror or exc}); check the path and its permissions"
             ) from None
     elif HUB_ID.match(str(path)) and not str(path).endswith((".json", ".jsonl", ".csv", ".parquet")):
-        yield _read_dataset(str(path), split, config, hub=True), []
+        yield from _dataset_parts(str(path), split, config, True, size)
     else:
         raise DataError(f"{path}: no such file or folder (and not a Hub id like 'owner/name')")
 
@@ -353,8 +353,9 @@ def _read_csv(p: Path, data: bytes) -> Part:
     return records, rejects
 
 
-def _read_dataset(name: str, split: str | None, config: str | None, hub: bool) -> list[Record]:
-    """A `datasets` folder (save_to_disk) or a Hub id; every split, in order, unless `split` names one."""
+def _dataset_parts(name: str, split: str | None, config: str | None, hub: bool, size: int) -> Iterator[Part]:
+    """A `datasets` folder (save_to_disk) or a Hub id, `size` rows at a time from its memory-mapped
+    Arrow files; every split, in order, unless `split` names one."""
     import datasets
 
     try:
@@ -367,10 +368,14 @@ def _read_dataset(name: str, split: str | None, config: str | None, hub: bool) -
         if split not in ds:
             raise DataError(f"{name}: no split {split!r}; it has {sorted(ds.keys())}")
         ds = ds[split]
-    parts = (
+    named = (
         [(f"{name}[{k}]", v) for k, v in ds.items()] if isinstance(ds, datasets.DatasetDict) else [(name, ds)]
     )
-    return [Record(r, where, i) for where, rows in parts for i, r in enumerate(rows, start=1)]
+    for where, rows in named:
+        for lo in range(0, len(rows), size):
+            columns = rows[lo : lo + size]  # {column: values}
+            part = [dict(zip(columns, values)) for values in zip(*columns.values())]
+            yield [Record(r, where, i) for i, r in enumerate(part, start=lo + 1)], []
 
 
 def _jsonable_cells(row: dict[str, Any], where: str) -> dict[str, Any]:
