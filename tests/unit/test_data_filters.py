@@ -4,7 +4,8 @@ import pytest
 
 from notus.core.runs import read_jsonl
 from notus.data.binarize import binarize
-from notus.data.filters import duplicate_prompts, normalize, response_problem
+from notus.data.dedup import duplicate_prompts
+from notus.data.filters import normalize, response_problem
 from notus.data.pipeline import split_rows
 from notus.data.readers import read_records
 

@@ -20,7 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -64,20 +64,11 @@ class BinarizeStats:
     top_ties: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows_in": self.rows_in,
-            "rows_out": self.rows_out,
-            "pairs_out": self.pairs_out,
-            "dropped": dict(self.dropped),
-            "top_ties": self.top_ties,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"dropped": dict(self.dropped)}
 
     def add(self, other: BinarizeStats) -> None:
-        self.rows_in += other.rows_in
-        self.pairs_out += other.pairs_out
-        self.rows_out += other.rows_out
-        self.dropped.update(other.dropped)
-        self.top_ties += other.top_ties
+        for f in fields(self):  # numbers add up, and so do the Counters of dropped rows
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass

@@ -5,10 +5,8 @@
     means = cols.matrix(mean_rating(cols.ratings))   # per row, per completion, NaN-padded
     k = cols.starts()[i] + j               # completion j of row i in the flat columns
 
-Why numpy arrays and Python lists rather than an Arrow table: the rows arrive as Python objects
-(JSON lines), and `pyarrow.Table.from_pylist` of 20,000 raw UltraFeedback rows alone took 0.6 s
-CPU here, as long as the whole curation of those rows (0.6-0.7 s); the rules then run on the
-columns with numpy, and each rule that judges a value (validation) runs once per distinct value.
+Not an Arrow table: the rows arrive as Python objects, and `pyarrow.Table.from_pylist` of 20,000
+raw UltraFeedback rows took 0.6 s of CPU, as long as their whole curation (0.6-0.7 s).
 
 A rating matrix has one row per completion and one column per aspect (the four UltraFeedback aspects,
 then any other aspect in the order first seen), NaN for N/A or missing. Numbers are numpy arrays;

@@ -1,6 +1,6 @@
 """Exact and near-duplicate prompts, computed over whole columns with numpy.
 
-    keep, dup_of = duplicate_prompts(prompts, near=0.8)     # also `notus.data.filters.duplicate_prompts`
+    keep, dup_of = duplicate_prompts(prompts, near=0.8)
     notus data binarize INPUT -o OUT [--near-dup 0.8]
 
 Rules (docs/data.md): prompts are normalised (lower case, every non-word character a space, words
@@ -8,12 +8,9 @@ separated by one space: `filters.normalize`); equal normalised prompts are exact
 first occurrence is kept. Near duplicates: word 3-gram Jaccard >= `near`, found with MinHash (32
 hashes, 8 bands of 4) and confirmed with the exact Jaccard of the 3-gram sets.
 
-How it is fast: all prompts are joined into one byte string and normalised with one
-`bytes.translate` (prompts with non-ASCII characters are normalised with the `\\w+` regex first).
-Word spans, each word's 64-bit hash (8 bytes at a time for all words at once), a hash of each
-prompt's word sequence, the 3-gram hashes and the MinHash signatures are array operations. Prompts
-whose sequence hashes are equal are compared word by word, so a hash collision never merges two
-different prompts; Python loops only over those groups and over the (few) pairs that LSH finds.
+How it is fast: all prompts are joined into one byte string, normalised with one `bytes.translate`
+(non-ASCII prompts with the `\\w+` regex first); word hashes, sequence hashes, 3-grams and MinHash
+signatures are array operations; Python loops only over the (few) pairs that LSH finds.
 """
 
 from __future__ import annotations

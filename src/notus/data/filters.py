@@ -1,7 +1,7 @@
 """Checks and filters: the overall_score bug, empty/truncated responses, exact and near duplicates.
 
     flags = score_bug(cols)                                  # per completion: the critique contradicts
-    keep, dup_of = duplicate_prompts(prompts, near=0.8)      # exact + MinHash near-duplicates
+    keep, dup_of = dedup.duplicate_prompts(prompts, near=0.8)  # exact + MinHash near-duplicates
     notus data binarize INPUT -o OUT [--near-dup 0.8 --score-bug drop --keep-bad-responses]
 
 Rules (docs/data.md):
@@ -21,17 +21,9 @@ from typing import Any
 import numpy as np
 
 from notus.data.columns import RatedColumns
-from notus.data.dedup import WORD, duplicate_prompts
+from notus.data.dedup import WORD
 from notus.data.strategies import mean_rating
 
-__all__ = [
-    "duplicate_prompts",
-    "normalize",
-    "response_problem",
-    "response_problems",
-    "score_bug",
-    "score_bug_completions",
-]
 TRUNCATION_ENDINGS = frozenset(",:([{-")
 
 
