@@ -92,3 +92,16 @@ def test_a_strategy_without_training_pairs_stops_the_run_before_training(tmp_pat
     assert code == 2 and "strategy zephyr: no training pairs after curation" in err
     assert "fewer than two rated completions: 12" in err and "Traceback" not in err
     assert not (tmp_path / "run" / "models").exists()  # stopped before any training
+
+
+def test_check_says_when_llama_cpp_is_missing(monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else find_spec(name, *a)
+    )
+    recipe = load_experiment(str(ROOT / "recipes" / "experiments" / "loop-cpu.yaml"), [])
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(NotusError, match="needs llama-cpp-python, which is not installed"):
+        check_stages(recipe)

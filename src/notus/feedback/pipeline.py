@@ -12,6 +12,7 @@ the same command resumes: nothing already generated or judged is requested again
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +87,11 @@ def contract_problems(recipe: FeedbackRecipe) -> list[str]:
         for key, value in (("backend", recipe.backend), ("judge_backend", recipe.judge_backend))
         if value not in BACKENDS.names()
     ]
+    if "llamacpp" in (recipe.backend, recipe.judge_backend) and importlib.util.find_spec("llama_cpp") is None:
+        problems.append(
+            "the llamacpp backend needs llama-cpp-python, which is not installed: `pip install "
+            "llama-cpp-python` (about 8 min to compile) or `bash scripts/setup.sh test`"
+        )
     available = {"source", "instruction", "correct_answers", "incorrect_answers"}
     for step in steps(recipe):
         missing = [f for f in step.needs if f not in available]
