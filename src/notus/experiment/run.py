@@ -136,7 +136,7 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
 
     models: dict[str, dict[int, str]] = {}
     train: dict[str, Any] = {}
-    first = None
+    first, shown = None, set()  # each recipe note is printed once, not once per model
     for strategy in recipe.strategies:
         for seed in recipe.seeds:
             t0 = _step(
@@ -145,7 +145,7 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
             out = run / "models" / f"{strategy}-seed{seed}"
             tr = train_recipe(recipe, str(splits[strategy]["train"]), str(out), seed, progress)
             first = first or tr
-            result = _train(tr)
+            result = _train(tr, shown)
             models.setdefault(strategy, {})[seed] = result["output_dir"]
             losses = [m["loss"] for m in result["metrics"] if "loss" in m]
             train.setdefault(strategy, {})[seed] = {
@@ -179,8 +179,9 @@ def run_experiment(recipe: ExperimentRecipe, run: Path, progress: bool = False) 
     return summary
 
 
-def _train(recipe) -> dict[str, Any]:  # noqa: ANN001  (a TrainRecipe)
-    """Exactly `notus train METHOD RECIPE --dataset FILE`: checks, notes, then `notus.train.run.train`."""
+def _train(recipe, shown: set[str]) -> dict[str, Any]:  # noqa: ANN001  (a TrainRecipe)
+    """Exactly `notus train METHOD RECIPE --dataset FILE`: checks, notes (those not in `shown`), then
+    `notus.train.run.train`."""
     from notus.cli.train import missing_data
     from notus.train.run import train
 
@@ -190,7 +191,9 @@ def _train(recipe) -> dict[str, Any]:  # noqa: ANN001  (a TrainRecipe)
 
         recipe.notes.extend(backend_notes(recipe))
     for note in recipe.notes:
-        print(f"notus: note: {note}", file=sys.stderr)
+        if note not in shown:
+            shown.add(note)
+            print(f"notus: note: {note}", file=sys.stderr)
     return train(recipe)
 
 
