@@ -179,6 +179,11 @@ class Prompts:
             np.concatenate([s.T for s in sigs], axis=1) if sigs else np.zeros((num_perm, 0), dtype=np.uint64)
         )
 
+    def keep_ngrams_only(self) -> None:
+        """Forget the words, hashes and signatures: only the n-grams are looked at later."""
+        self.blocks = [(None, flat, offsets) for _, flat, offsets in self.blocks]  # type: ignore[misc]
+        self.sequence = self.check = self.signatures = np.zeros(0, dtype=np.uint64)
+
     def shingles(self, t: int) -> set[int]:
         _, flat, offsets = self.blocks[t // self.block]
         i = t % self.block
@@ -243,8 +248,7 @@ class DuplicateIndex:
                 keep[t - base], dup_of[t] = False, (j, "exact")
         if self.near is not None and prompts:
             self._near(texts, base, keep, dup_of)
-            texts.blocks = [(None, flat, offsets) for _, flat, offsets in texts.blocks]  # type: ignore[misc]
-            texts.sequence = texts.check = texts.signatures = np.zeros(0, dtype=np.uint64)  # n-grams kept
+            texts.keep_ngrams_only()
             self.parts.append((base, texts))
         self.count += len(prompts)
         self.kept = np.concatenate([self.kept, np.array(keep, dtype=bool)])
